@@ -1,0 +1,1 @@
+//! Tokens of cdef sources (written by the parser work).
