@@ -1,0 +1,176 @@
+//! Layer 6 (core part) — the declarations of one `FFI` object: what its
+//! cdefs declared, and the resolution of type strings against them.  The
+//! Python `FFI` class (in `python::ffi`) is a thin client of this.
+
+pub mod consteval;
+pub mod resolve;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::errors::Error;
+use crate::parse::{self, TypedefNames};
+use crate::types::{self, TypeRef};
+use resolve::{Located, Resolver};
+
+/// Options of one `ffi.cdef()` call.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CdefOptions {
+    pub override_: bool,
+    pub packed: bool,
+    pub pack: usize,
+}
+
+/// A named constant: an enumerator, a `#define` or a `static const`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Constant {
+    Int(i128),
+    Float(f64),
+    /// `#define X ...`, `static const int K;`, enumerators of `enum {...}`:
+    /// only API mode knows the value.
+    Unresolved,
+}
+
+/// What `typedef ... t;` and friends promise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DotsKind {
+    Opaque,
+    Int,
+    Float,
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionDecl {
+    /// A function ctype.
+    pub ty: TypeRef,
+    /// Declared `extern "Python+C"`.
+    pub plus_c: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct VariableDecl {
+    pub ty: TypeRef,
+    pub is_const: bool,
+}
+
+/// Everything the cdefs of one `FFI` declared.
+#[derive(Clone, Default)]
+pub struct Declarations {
+    pub typedefs: HashMap<String, TypeRef>,
+    pub dots_typedefs: HashMap<String, DotsKind>,
+    /// `"struct foo"`, `"union u"`, `"enum e"` → type.
+    pub tags: HashMap<String, TypeRef>,
+    /// Structs declared with `...;` in their body.
+    pub partial_structs: HashSet<String>,
+    pub partial_enums: HashSet<String>,
+    pub functions: HashMap<String, FunctionDecl>,
+    pub extern_python: HashMap<String, FunctionDecl>,
+    pub variables: HashMap<String, VariableDecl>,
+    pub constants: HashMap<String, Constant>,
+    /// The declared type of `static const` constants.
+    pub const_types: HashMap<String, TypeRef>,
+    /// Functions and variables in declaration order.
+    pub order: Vec<String>,
+    pub anon_counter: usize,
+    file: Option<TypeRef>,
+}
+
+impl TypedefNames for Declarations {
+    fn is_typedef(&self, name: &str) -> bool {
+        self.typedefs.contains_key(name) || self.dots_typedefs.contains_key(name)
+    }
+}
+
+impl Declarations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The opaque `FILE` type of this FFI.
+    pub fn file_type(&mut self) -> TypeRef {
+        self.file
+            .get_or_insert_with(|| types::new_struct("FILE", false))
+            .clone()
+    }
+
+    /// Parses and registers a cdef source.  On error nothing is changed.
+    pub fn cdef(&mut self, src: &str, opts: CdefOptions) -> Result<(), Error> {
+        let parsed = parse::parse_cdef(src, self)
+            .map_err(|e| Error::cdef(parse::LineMap::scan(src).render(&e.message, e.span)))?;
+        let mut staged = self.clone();
+        let mut r = Resolver::new(&mut staged, opts);
+        for decl in &parsed.decls {
+            if let Err(Located { error, span }) = r.declare(decl) {
+                let message = match span {
+                    Some(span) => parsed.lines.render(&error.message, span),
+                    None => error.message,
+                };
+                return Err(Error::new(error.kind, message));
+            }
+        }
+        *self = staged;
+        Ok(())
+    }
+
+    /// Resolves a type string such as `"int(*)[5]"`.
+    pub fn parse_type(&mut self, src: &str) -> Result<TypeRef, Error> {
+        let render = |message: &str, span: parse::ast::Span| {
+            let col = src[..(span.start as usize).min(src.len())].chars().count() + 1;
+            format!("{message}\n  in type \"{src}\", column {col}")
+        };
+        let expr = parse::parse_type_name(src, self)
+            .map_err(|e| Error::cdef(render(&e.message, e.span)))?;
+        let mut r = Resolver::new(self, CdefOptions::default());
+        if let parse::ast::TypeExpr::Function { .. } = expr {
+            return Err(Error::cdef(format!(
+                "the type '{src}' is a function type, not a pointer-to-function type"
+            )));
+        }
+        r.resolve_type(&expr).map_err(|Located { error, span }| {
+            let message = match span {
+                Some(span) => render(&error.message, span),
+                None => error.message,
+            };
+            Error::new(error.kind, message)
+        })
+    }
+
+    /// `ffi.list_types()`: typedef names, struct names, union names, each
+    /// sorted.
+    pub fn list_types(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut typedefs: Vec<String> = self.typedefs.keys().cloned().collect();
+        let mut structs = Vec::new();
+        let mut unions = Vec::new();
+        for key in self.tags.keys() {
+            if let Some(n) = key.strip_prefix("struct ") {
+                structs.push(n.to_owned());
+            } else if let Some(n) = key.strip_prefix("union ") {
+                unions.push(n.to_owned());
+            }
+        }
+        typedefs.sort();
+        structs.sort();
+        unions.sort();
+        (typedefs, structs, unions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_of_seed_header() {
+        let mut d = Declarations::new();
+        d.cdef(
+            "typedef struct _Img { int width; int height; unsigned char * data; } Img;\n\
+             int create_fractal(Img img, int iters);",
+            CdefOptions::default(),
+        )
+        .unwrap();
+        let img = d.parse_type("Img").unwrap();
+        assert_eq!(img.cname(), "struct _Img");
+        assert_eq!(img.size(), Some(16));
+        assert_eq!(d.parse_type("Img[1]").unwrap().cname(), "struct _Img[1]");
+        assert!(d.functions.contains_key("create_fractal"));
+    }
+}

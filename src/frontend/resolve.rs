@@ -1,0 +1,564 @@
+//! From syntax to types: resolves [`TypeExpr`]s against the declarations
+//! of one `FFI` and registers what a cdef declares.
+
+use std::sync::Arc;
+
+use super::consteval::{Value, wrap_to};
+use super::{CdefOptions, Constant, Declarations, DotsKind, FunctionDecl, VariableDecl};
+use crate::errors::{Error, ErrorKind};
+use crate::parse::ast::{
+    ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumDef, ExternPython, Span, StructDef,
+    StructKind, TypeExpr,
+};
+use crate::types::layout::{self, FieldDecl, StructOptions};
+use crate::types::{self, ABI_DEFAULT, ABI_STDCALL, Kind, TypeRef, intern};
+
+/// An error and, when known, where in the source it is.
+#[derive(Debug)]
+pub struct Located {
+    pub error: Error,
+    pub span: Option<Span>,
+}
+
+impl Located {
+    pub fn at(error: Error, span: Span) -> Self {
+        Located {
+            error,
+            span: Some(span),
+        }
+    }
+}
+
+impl From<Error> for Located {
+    fn from(error: Error) -> Self {
+        Located { error, span: None }
+    }
+}
+
+/// Resolves names against `decls`; while a cdef runs it also registers new
+/// declarations.
+pub struct Resolver<'a> {
+    pub decls: &'a mut Declarations,
+    pub opts: CdefOptions,
+    /// The values of the enumerators of the enum being defined.
+    enum_scope: Vec<(String, i128)>,
+    /// Where pointers to function types are allowed to stay function types
+    /// (type strings refuse a bare function type).
+    pub allow_function: bool,
+}
+
+fn callconv_abi(c: CallConv) -> i32 {
+    match c {
+        // On this platform __stdcall is the default convention, as in cffi.
+        CallConv::Stdcall if cfg!(all(windows, target_arch = "x86")) => ABI_STDCALL,
+        CallConv::Default | CallConv::Cdecl | CallConv::Stdcall => ABI_DEFAULT,
+    }
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(decls: &'a mut Declarations, opts: CdefOptions) -> Self {
+        Resolver {
+            decls,
+            opts,
+            enum_scope: Vec::new(),
+            allow_function: true,
+        }
+    }
+
+    pub fn lookup_constant(&self, name: &str) -> Option<Value> {
+        if let Some((_, v)) = self.enum_scope.iter().rev().find(|(n, _)| n == name) {
+            return Some(Value::Int(*v));
+        }
+        match self.decls.constants.get(name)? {
+            Constant::Int(i) => Some(Value::Int(*i)),
+            Constant::Float(f) => Some(Value::Float(*f)),
+            Constant::Unresolved => None,
+        }
+    }
+
+    /// The type a [`TypeExpr`] denotes, with C's adjustments for function
+    /// parameters left to the caller.
+    pub fn resolve_type(&mut self, t: &TypeExpr) -> Result<TypeRef, Located> {
+        match t {
+            TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, None),
+            TypeExpr::Pointer { pointee, .. } => {
+                // A pointer to a function is cffi's function ctype itself.
+                if let TypeExpr::Function { .. } = **pointee {
+                    return self.resolve_function(pointee);
+                }
+                let item = self.resolve_type(pointee)?;
+                Ok(intern::pointer(&item))
+            }
+            TypeExpr::Array { item, len, span } => {
+                let item_ty = self.resolve_type(item)?;
+                if matches!(item_ty.kind, Kind::Function(_)) && matches!(**item, TypeExpr::Function { .. })
+                {
+                    return Err(Located::at(
+                        Error::cdef("an array of functions is not a valid type"),
+                        *span,
+                    ));
+                }
+                let n = match len {
+                    ArrayLen::Open => None,
+                    ArrayLen::Dots => {
+                        return Err(Located::at(
+                            Error::cdef(
+                                "an array length '[...]' is only known in API mode \
+                                 (ffi.set_source() or ffi.verify())",
+                            ),
+                            *span,
+                        ));
+                    }
+                    ArrayLen::Expr(e) => {
+                        let v = self.eval_int(e)?;
+                        if v < 0 {
+                            return Err(Located::at(Error::value("negative array length"), e.span));
+                        }
+                        match usize::try_from(v) {
+                            Ok(n) if item_ty.size().is_none_or(|s| s.checked_mul(n).is_some()) => {
+                                Some(n)
+                            }
+                            _ => {
+                                return Err(Located::at(Error::overflow("array length too large"), e.span));
+                            }
+                        }
+                    }
+                };
+                if item_ty.size().is_none() {
+                    return Err(Located::at(
+                        Error::cdef(format!(
+                            "array of '{}': the item type has no known size",
+                            item_ty.cname()
+                        )),
+                        *span,
+                    ));
+                }
+                Ok(intern::array(&item_ty, n))
+            }
+            TypeExpr::Function { span, .. } => {
+                if self.allow_function {
+                    self.resolve_function(t)
+                } else {
+                    Err(Located::at(
+                        Error::cdef("this is a function type, not a pointer-to-function type"),
+                        *span,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// A parameter type, adjusted as C does: arrays become pointers,
+    /// functions function pointers.
+    fn resolve_param(&mut self, t: &TypeExpr) -> Result<TypeRef, Located> {
+        match t {
+            TypeExpr::Array { item, .. } => {
+                let item = self.resolve_type(item)?;
+                Ok(intern::pointer(&item))
+            }
+            TypeExpr::Function { .. } => self.resolve_function(t),
+            _ => self.resolve_type(t),
+        }
+    }
+
+    fn resolve_function(&mut self, t: &TypeExpr) -> Result<TypeRef, Located> {
+        let TypeExpr::Function {
+            result,
+            params,
+            variadic,
+            callconv,
+            span,
+        } = t
+        else {
+            return self.resolve_type(t);
+        };
+        let saved = std::mem::replace(&mut self.allow_function, true);
+        let result = (|| {
+            let mut args = Vec::with_capacity(params.len());
+            for p in params {
+                let a = self.resolve_param(&p.ty)?;
+                if a.is_void() {
+                    return Err(Located::at(
+                        Error::cdef("'void' is only allowed alone, as in 'f(void)'"),
+                        p.span,
+                    ));
+                }
+                args.push(a);
+            }
+            let res = match **result {
+                TypeExpr::Function { span, .. } => {
+                    return Err(Located::at(Error::cdef("a function cannot return a function"), span));
+                }
+                TypeExpr::Array { span, .. } => {
+                    return Err(Located::at(Error::cdef("a function cannot return an array"), span));
+                }
+                _ => self.resolve_type(result)?,
+            };
+            let _ = span;
+            Ok(intern::function(args, &res, *variadic, callconv_abi(*callconv)))
+        })();
+        self.allow_function = saved;
+        result
+    }
+
+    fn resolve_base(
+        &mut self,
+        base: &BaseType,
+        span: Span,
+        typedef_name: Option<&str>,
+    ) -> Result<TypeRef, Located> {
+        match base {
+            BaseType::Void => Ok(intern::void()),
+            BaseType::Primitive(name) => intern::primitive_named(name)
+                .ok_or_else(|| Located::at(Error::cdef(format!("unknown primitive type '{name}'")), span)),
+            BaseType::Named(name) => self.named(name, span),
+            BaseType::Struct(def) => self.struct_type(def, typedef_name),
+            BaseType::Enum(def) => self.enum_type(def, typedef_name),
+            BaseType::Dots | BaseType::DotsInt | BaseType::DotsFloat => Err(Located::at(
+                Error::cdef("'...' here is only valid in 'typedef ... name;'"),
+                span,
+            )),
+        }
+    }
+
+    fn named(&mut self, name: &str, span: Span) -> Result<TypeRef, Located> {
+        if let Some(t) = self.decls.typedefs.get(name) {
+            return Ok(t.clone());
+        }
+        if let Some(kind) = self.decls.dots_typedefs.get(name) {
+            let what = match kind {
+                DotsKind::Int => "typedef int... ",
+                DotsKind::Float => "typedef float... ",
+                DotsKind::Opaque => "typedef ... ",
+            };
+            return Err(Located::at(
+                Error::cdef(format!(
+                    "'{name}' is declared as '{what}{name};': its real type is only known in \
+                     API mode (ffi.set_source() or ffi.verify())"
+                )),
+                span,
+            ));
+        }
+        match name {
+            "bool" => Ok(intern::prim("_Bool")),
+            "FILE" => Ok(self.decls.file_type()),
+            _ => intern::primitive_named(name)
+                .ok_or_else(|| Located::at(Error::cdef(format!("unknown type name '{name}'")), span)),
+        }
+    }
+
+    fn tag_key(kind: StructKind, name: &str) -> String {
+        match kind {
+            StructKind::Struct => format!("struct {name}"),
+            StructKind::Union => format!("union {name}"),
+        }
+    }
+
+    fn struct_type(&mut self, def: &StructDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
+        let is_union = def.kind == StructKind::Union;
+        let ty = match &def.name {
+            Some(name) => {
+                let key = Self::tag_key(def.kind, name);
+                match self.decls.tags.get(&key) {
+                    Some(t) if def.body.is_none() || t.is_opaque() => t.clone(),
+                    Some(_) if !self.opts.override_ => {
+                        return Err(Located::at(
+                            Error::ffi(format!(
+                                "multiple definitions of {key} (for interactive usage, try \
+                                 cdef(xx, override=True))"
+                            )),
+                            def.span,
+                        ));
+                    }
+                    _ => {
+                        let t = types::new_struct(&key, is_union);
+                        self.decls.tags.insert(key, t.clone());
+                        t
+                    }
+                }
+            }
+            None => {
+                let name = match typedef_name {
+                    Some(n) => n.to_owned(),
+                    None => {
+                        self.decls.anon_counter += 1;
+                        let word = if is_union { "union" } else { "struct" };
+                        format!("{word} ${}", self.decls.anon_counter)
+                    }
+                };
+                types::new_struct(&name, is_union)
+            }
+        };
+        let Some(body) = &def.body else {
+            return Ok(ty);
+        };
+        if body.partial {
+            // The layout is the compiler's to tell (API mode).
+            self.decls.partial_structs.insert(ty.cname().to_owned());
+            return Ok(ty);
+        }
+        let mut fields = Vec::with_capacity(body.fields.len());
+        for f in &body.fields {
+            let fty = self.resolve_type(&f.ty)?;
+            let bitsize = match &f.bitsize {
+                Some(e) => {
+                    let v = self.eval_int(e)?;
+                    Some(usize::try_from(v).map_err(|_| {
+                        Located::at(Error::cdef(format!("negative width in bit-field '{}'", f.name.as_deref().unwrap_or(""))), e.span)
+                    })?)
+                }
+                None => None,
+            };
+            if f.name.is_none() && bitsize.is_none() && !fty.is_struct() {
+                return Err(Located::at(
+                    Error::cdef("a field without a name must be a struct or union"),
+                    f.span,
+                ));
+            }
+            fields.push(FieldDecl {
+                name: f.name.clone().unwrap_or_default(),
+                ty: fty,
+                bitsize,
+                offset: None,
+            });
+        }
+        let opts = StructOptions {
+            packed: self.opts.packed,
+            pack: self.opts.pack,
+            ..StructOptions::default()
+        };
+        let lay = layout::compute(ty.cname(), is_union, &fields, opts)
+            .map_err(|e| Located::at(e.into(), def.span))?;
+        types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
+        Ok(ty)
+    }
+
+    fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
+        let key = def.name.as_ref().map(|n| format!("enum {n}"));
+        if let Some(key) = &key {
+            if let Some(t) = self.decls.tags.get(key) {
+                if def.body.is_none() {
+                    return Ok(t.clone());
+                }
+                if !self.opts.override_ {
+                    return Err(Located::at(
+                        Error::ffi(format!(
+                            "multiple definitions of {key} (for interactive usage, try \
+                             cdef(xx, override=True))"
+                        )),
+                        def.span,
+                    ));
+                }
+            }
+        }
+        let cname = match (&key, typedef_name) {
+            (Some(k), _) => k.clone(),
+            (None, Some(t)) => t.to_owned(),
+            (None, None) => {
+                self.decls.anon_counter += 1;
+                format!("enum ${}", self.decls.anon_counter)
+            }
+        };
+        let Some(body) = &def.body else {
+            // `enum e x;` with no definition anywhere: cffi treats it as an
+            // `int`-sized enum with no enumerators... only in API mode.
+            return Err(Located::at(
+                Error::cdef(format!("'{cname}' is used but never defined")),
+                def.span,
+            ));
+        };
+        if body.partial {
+            for item in &body.items {
+                self.decls.constants.insert(item.name.clone(), Constant::Unresolved);
+            }
+            let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
+            self.decls.partial_enums.insert(cname);
+            if let Some(key) = key {
+                self.decls.tags.insert(key, t.clone());
+            }
+            return Ok(t);
+        }
+        self.enum_scope.clear();
+        let mut next = 0i128;
+        for item in &body.items {
+            let v = match &item.value {
+                Some(e) => self.eval_int(e)?,
+                None => next,
+            };
+            self.enum_scope.push((item.name.clone(), v));
+            next = v + 1;
+        }
+        let items = std::mem::take(&mut self.enum_scope);
+        let base = enum_base(&items).map_err(|e| Located::at(e, def.span))?;
+        for (name, v) in &items {
+            self.define_constant(name, Constant::Int(*v), def.span)?;
+        }
+        let t = types::new_enum(&cname, items, base);
+        if let Some(key) = key {
+            self.decls.tags.insert(key, t.clone());
+        }
+        Ok(t)
+    }
+
+    fn define_constant(&mut self, name: &str, value: Constant, span: Span) -> Result<(), Located> {
+        if let Some(old) = self.decls.constants.get(name) {
+            if *old != value && !self.opts.override_ {
+                return Err(Located::at(
+                    Error::ffi(format!(
+                        "multiple declarations of constant: {name} (for interactive usage, try \
+                         cdef(xx, override=True))"
+                    )),
+                    span,
+                ));
+            }
+        }
+        self.decls.constants.insert(name.to_owned(), value);
+        Ok(())
+    }
+
+    /// Registers one top-level declaration.
+    pub fn declare(&mut self, decl: &Decl) -> Result<(), Located> {
+        match decl {
+            Decl::Typedef { name, ty, span } => self.declare_typedef(name, ty, *span),
+            Decl::Tag { ty, .. } => self.resolve_type(ty).map(drop),
+            Decl::Define { name, value, span } => {
+                let c = match value {
+                    DefineValue::Int { value, .. } => Constant::Int(*value),
+                    DefineValue::Dots => Constant::Unresolved,
+                };
+                self.define_constant(name, c, *span)
+            }
+            Decl::Function {
+                name,
+                ty,
+                extern_python,
+                span,
+                ..
+            } => {
+                let fty = self.resolve_function(ty)?;
+                let target = if *extern_python == ExternPython::No {
+                    &mut self.decls.functions
+                } else {
+                    &mut self.decls.extern_python
+                };
+                if let Some(old) = target.get(name) {
+                    if !Arc::ptr_eq(&old.ty, &fty) && !self.opts.override_ {
+                        return Err(Located::at(
+                            Error::ffi(format!(
+                                "multiple declarations of function {name} (for interactive \
+                                 usage, try cdef(xx, override=True))"
+                            )),
+                            *span,
+                        ));
+                    }
+                }
+                target.insert(
+                    name.clone(),
+                    FunctionDecl {
+                        ty: fty,
+                        plus_c: *extern_python == ExternPython::PythonPlusC,
+                    },
+                );
+                self.decls.order.push(name.clone());
+                Ok(())
+            }
+            Decl::Variable {
+                name,
+                ty,
+                storage,
+                init,
+                span,
+            } => {
+                let is_const = matches!(ty, TypeExpr::Base { quals, .. } if quals.is_const);
+                if storage.is_static && is_const {
+                    // `static const T K = v;`: a constant.
+                    let c = match init {
+                        Some(e) => {
+                            let t = self.resolve_type(ty)?;
+                            match (self.eval(e)?, t.storage_primitive()) {
+                                (Value::Int(i), Some(p)) if p.is_integer() => {
+                                    Constant::Int(wrap_to(i, p.size, p.is_signed()))
+                                }
+                                (Value::Int(i), Some(p)) if p.is_float() => Constant::Float(i as f64),
+                                (Value::Float(f), Some(p)) if p.is_float() => Constant::Float(f),
+                                (v, _) => match v {
+                                    Value::Int(i) => Constant::Int(i),
+                                    Value::Float(f) => Constant::Float(f),
+                                },
+                            }
+                        }
+                        None => Constant::Unresolved,
+                    };
+                    let cty = self.resolve_type(ty)?;
+                    self.decls.const_types.insert(name.clone(), cty);
+                    return self.define_constant(name, c, *span);
+                }
+                let vty = self.resolve_type(ty)?;
+                if vty.is_void() {
+                    return Err(Located::at(Error::cdef(format!("variable '{name}' declared void")), *span));
+                }
+                self.decls.variables.insert(name.clone(), VariableDecl { ty: vty, is_const });
+                self.decls.order.push(name.clone());
+                Ok(())
+            }
+        }
+    }
+
+    fn declare_typedef(&mut self, name: &str, ty: &TypeExpr, span: Span) -> Result<(), Located> {
+        if let TypeExpr::Base { base, .. } = ty {
+            let dots = match base {
+                BaseType::Dots => Some(DotsKind::Opaque),
+                BaseType::DotsInt => Some(DotsKind::Int),
+                BaseType::DotsFloat => Some(DotsKind::Float),
+                _ => None,
+            };
+            if let Some(kind) = dots {
+                self.decls.dots_typedefs.insert(name.to_owned(), kind);
+                return Ok(());
+            }
+        }
+        let t = match ty {
+            TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name))?,
+            _ => self.resolve_type(ty)?,
+        };
+        if let Some(old) = self.decls.typedefs.get(name) {
+            if !Arc::ptr_eq(old, &t) && !self.opts.override_ {
+                return Err(Located::at(
+                    Error::ffi(format!(
+                        "multiple declarations of typedef {name} (for interactive usage, try \
+                         cdef(xx, override=True))"
+                    )),
+                    span,
+                ));
+            }
+        }
+        self.decls.typedefs.insert(name.to_owned(), t);
+        Ok(())
+    }
+}
+
+/// The integer type an enum is stored as (cffi's rule): `int` or `long`
+/// when a value is negative, else `unsigned int` or `unsigned long`.
+fn enum_base(items: &[(String, i128)]) -> Result<TypeRef, Error> {
+    let lo = items.iter().map(|(_, v)| *v).min().unwrap_or(0);
+    let hi = items.iter().map(|(_, v)| *v).max().unwrap_or(0);
+    let candidates: &[&str] = if lo < 0 {
+        &["int", "long"]
+    } else {
+        &["unsigned int", "unsigned long"]
+    };
+    for name in candidates {
+        let t = intern::prim(name);
+        let (min, max) = t.primitive().map(|p| p.int_range()).unwrap_or((0, 0));
+        if lo >= min && hi <= max {
+            return Ok(t);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Overflow,
+        format!(
+            "enum values don't all fit into either '{}' or '{}'",
+            candidates[0], candidates[1]
+        ),
+    ))
+}

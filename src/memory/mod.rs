@@ -1,0 +1,8 @@
+//! Layer 3 — memory: cdata objects (typed views on C memory and who owns
+//! it) and the conversions between Python values and C bytes.
+
+pub mod cdata;
+pub mod convert;
+pub mod raw;
+
+pub use cdata::{CData, Owner};

@@ -1,0 +1,1048 @@
+//! The functions of `_cffi_backend`, with cffi's names and meanings, on
+//! top of the type model and the memory layer.  The `FFI` front end calls
+//! the same Rust functions.
+
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+
+use super::ctype::{PyCType, ctype_obj};
+use crate::errors::Error;
+use crate::memory::cdata::{CData, CDataFromBuf, CDataGCP, CDataOwn, Owner, PyBufferHold};
+use crate::memory::raw::Allocation;
+use crate::memory::{convert, raw};
+use crate::types::layout::{self, BitfieldRules, FieldDecl, StructOptions};
+use crate::types::{self, Kind, PrimFamily, TypeRef, intern};
+
+pub type CT<'py> = Bound<'py, PyCType>;
+
+fn unknown_size(t: &TypeRef) -> PyErr {
+    PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname()))
+}
+
+#[pyfunction]
+pub fn new_primitive_type<'py>(py: Python<'py>, name: &str) -> PyResult<CT<'py>> {
+    match intern::primitive_named(name) {
+        Some(t) => ctype_obj(py, &t),
+        None => Err(PyKeyError::new_err(name.to_owned())),
+    }
+}
+
+#[pyfunction]
+pub fn new_void_type(py: Python<'_>) -> PyResult<CT<'_>> {
+    ctype_obj(py, &intern::void())
+}
+
+#[pyfunction]
+pub fn new_pointer_type<'py>(py: Python<'py>, ctype: &CT<'py>) -> PyResult<CT<'py>> {
+    ctype_obj(py, &intern::pointer(&ctype.get().t))
+}
+
+#[pyfunction]
+#[pyo3(signature = (ptrtype, length))]
+pub fn new_array_type<'py>(py: Python<'py>, ptrtype: &CT<'py>, length: &Bound<'py, PyAny>) -> PyResult<CT<'py>> {
+    let pt = &ptrtype.get().t;
+    let Kind::Pointer(item) = &pt.kind else {
+        return Err(PyTypeError::new_err("first arg must be a pointer ctype"));
+    };
+    let Some(isize_) = item.size() else {
+        return Err(PyValueError::new_err(format!(
+            "array item of unknown size: '{}'",
+            item.cname()
+        )));
+    };
+    let len = if length.is_none() {
+        None
+    } else {
+        let n = convert::as_integer(length)?;
+        if n < 0 {
+            return Err(PyValueError::new_err("negative array length"));
+        }
+        match usize::try_from(n).ok().filter(|n| isize_.checked_mul(*n).is_some_and(|s| s <= isize::MAX as usize)) {
+            Some(n) => Some(n),
+            None => return Err(pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")),
+        }
+    };
+    ctype_obj(py, &intern::array(item, len))
+}
+
+#[pyfunction]
+pub fn new_struct_type<'py>(py: Python<'py>, name: &str) -> PyResult<CT<'py>> {
+    ctype_obj(py, &types::new_struct(name, false))
+}
+
+#[pyfunction]
+pub fn new_union_type<'py>(py: Python<'py>, name: &str) -> PyResult<CT<'py>> {
+    ctype_obj(py, &types::new_struct(name, true))
+}
+
+const SF_MSVC_BITFIELDS: i64 = 0x01;
+const SF_GCC_ARM_BITFIELDS: i64 = 0x02;
+const SF_GCC_BIG_ENDIAN: i64 = 0x04;
+const SF_PACKED: i64 = 0x08;
+const SF_GCC_X86_BITFIELDS: i64 = 0x10;
+const SF_GCC_LITTLE_ENDIAN: i64 = 0x40;
+
+#[pyfunction]
+#[pyo3(signature = (ctype, fields, ignored=None, totalsize=-1, totalalignment=-1, sflags=0, pack=0))]
+#[allow(clippy::too_many_arguments)]
+pub fn complete_struct_or_union(
+    ctype: &CT<'_>,
+    fields: &Bound<'_, PyAny>,
+    ignored: Option<&Bound<'_, PyAny>>,
+    totalsize: i64,
+    totalalignment: i64,
+    sflags: i64,
+    pack: i64,
+) -> PyResult<()> {
+    let _ = ignored;
+    let t = &ctype.get().t;
+    let Some(info) = t.struct_info() else {
+        return Err(PyTypeError::new_err(format!(
+            "first arg must be a non-initialized struct or union ctype, not '{}'",
+            t.cname()
+        )));
+    };
+    if info.layout().is_some() {
+        return Err(PyTypeError::new_err(format!("'{}' is already completed", t.cname())));
+    }
+    let mut decls = Vec::new();
+    for item in fields.try_iter()? {
+        let item = item?;
+        let tuple = item.cast::<PyTuple>().map_err(|_| PyTypeError::new_err("fields must be a list of tuples"))?;
+        if tuple.len() < 2 || tuple.len() > 4 {
+            return Err(PyTypeError::new_err("a field is (name, ctype[, bitsize[, offset]])"));
+        }
+        let name: String = tuple.get_item(0)?.extract()?;
+        let fty = tuple.get_item(1)?.cast::<PyCType>()?.get().t.clone();
+        let bits: i64 = if tuple.len() > 2 { tuple.get_item(2)?.extract()? } else { -1 };
+        let offset: i64 = if tuple.len() > 3 { tuple.get_item(3)?.extract()? } else { -1 };
+        if bits < -1 {
+            return Err(PyValueError::new_err(format!("negative bit size for field '{name}'")));
+        }
+        decls.push(FieldDecl {
+            name,
+            ty: fty,
+            bitsize: usize::try_from(bits).ok(),
+            offset: usize::try_from(offset).ok(),
+        });
+    }
+    let rules = if sflags & SF_MSVC_BITFIELDS != 0 {
+        BitfieldRules::Msvc
+    } else if sflags & SF_GCC_ARM_BITFIELDS != 0 {
+        BitfieldRules::GccArm
+    } else if sflags & SF_GCC_X86_BITFIELDS != 0 {
+        BitfieldRules::GccX86
+    } else {
+        BitfieldRules::native()
+    };
+    let big_endian = if sflags & SF_GCC_BIG_ENDIAN != 0 {
+        true
+    } else if sflags & SF_GCC_LITTLE_ENDIAN != 0 {
+        false
+    } else {
+        cfg!(target_endian = "big")
+    };
+    let opts = StructOptions {
+        rules,
+        packed: sflags & SF_PACKED != 0,
+        pack: usize::try_from(pack).unwrap_or(0),
+        big_endian_bitfields: big_endian,
+        total_size: usize::try_from(totalsize).ok(),
+        total_align: usize::try_from(totalalignment).ok().filter(|a| *a > 0),
+    };
+    let lay = layout::compute(t.cname(), info.is_union, &decls, opts).map_err(Error::from)?;
+    types::complete_struct(t, lay).map_err(Error::from)?;
+    Ok(())
+}
+
+#[pyfunction]
+#[pyo3(signature = (args, result, ellipsis=0, abi=types::ABI_DEFAULT))]
+pub fn new_function_type<'py>(
+    py: Python<'py>,
+    args: &Bound<'py, PyTuple>,
+    result: &CT<'py>,
+    ellipsis: i64,
+    abi: i32,
+) -> PyResult<CT<'py>> {
+    let mut list = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        let t = a.cast::<PyCType>()?.get().t.clone();
+        let t = match &t.kind {
+            // C adjusts array parameters to pointers.
+            Kind::Array { item, .. } => intern::pointer(item),
+            Kind::Void => {
+                return Err(PyTypeError::new_err(
+                    "argument of type 'void' is not allowed (use an empty tuple)",
+                ));
+            }
+            _ => t,
+        };
+        if t.is_opaque() {
+            return Err(PyTypeError::new_err(format!(
+                "argument of type '{}' is opaque or of unknown size",
+                t.cname()
+            )));
+        }
+        list.push(t);
+    }
+    let res = &result.get().t;
+    if res.is_array() {
+        return Err(PyTypeError::new_err(format!(
+            "invalid result type: '{}'",
+            res.cname()
+        )));
+    }
+    ctype_obj(py, &intern::function(list, res, ellipsis != 0, abi))
+}
+
+#[pyfunction]
+pub fn new_enum_type<'py>(
+    py: Python<'py>,
+    name: &str,
+    enumerators: &Bound<'py, PyTuple>,
+    values: &Bound<'py, PyTuple>,
+    basetype: &CT<'py>,
+) -> PyResult<CT<'py>> {
+    if enumerators.len() != values.len() {
+        return Err(PyValueError::new_err("tuple args must have the same size"));
+    }
+    let base = basetype.get().t.clone();
+    let Some(p) = base.primitive().filter(|p| p.is_integer()) else {
+        return Err(PyTypeError::new_err("expected a primitive signed or unsigned base type"));
+    };
+    let (lo, hi) = p.int_range();
+    let mut items = Vec::with_capacity(values.len());
+    for (n, v) in enumerators.iter().zip(values.iter()) {
+        let name: String = n.extract()?;
+        let v = convert::as_integer(&v)?;
+        if v < lo || v > hi {
+            return Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "enum value {v} does not fit the base type '{}'",
+                p.name
+            )));
+        }
+        items.push((name, v));
+    }
+    ctype_obj(py, &types::new_enum(name, items, base))
+}
+
+/// A ctype from a `CType` or the type of a cdata (for sizeof/alignof).
+fn sizeof_target(obj: &Bound<'_, PyAny>) -> PyResult<Result<TypeRef, Py<CData>>> {
+    if let Ok(t) = obj.cast::<PyCType>() {
+        return Ok(Ok(t.get().t.clone()));
+    }
+    if let Ok(c) = obj.cast::<CData>() {
+        return Ok(Err(c.clone().unbind()));
+    }
+    Err(PyTypeError::new_err("expected a 'ctype' or 'cdata' object"))
+}
+
+#[pyfunction]
+pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    match sizeof_target(obj)? {
+        Ok(t) => t.size().ok_or_else(|| unknown_size(&t)),
+        Err(c) => {
+            let c = c.get();
+            let size = match &c.ty.kind {
+                Kind::Array { .. } => c.data_size(),
+                _ => c.ty.size(),
+            };
+            size.ok_or_else(|| unknown_size(&c.ty))
+        }
+    }
+}
+
+#[pyfunction]
+pub fn alignof(ctype: &CT<'_>) -> PyResult<usize> {
+    let t = &ctype.get().t;
+    t.align().ok_or_else(|| PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname())))
+}
+
+#[pyfunction(name = "typeof")]
+pub fn typeof_<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<CT<'py>> {
+    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    ctype_obj(py, &c.get().ty)
+}
+
+#[pyfunction]
+pub fn getcname(ctype: &CT<'_>, replace_with: &str) -> String {
+    ctype.get().t.name_with(replace_with)
+}
+
+/// The field or item that `typeoffsetof(ctype, key)` designates.
+pub fn type_offset(t: &TypeRef, key: &Bound<'_, PyAny>, following: bool) -> PyResult<(TypeRef, usize)> {
+    let st = match &t.kind {
+        Kind::Struct(_) if !following => Some(t.clone()),
+        Kind::Pointer(i) if i.is_struct() && following => Some(i.clone()),
+        _ => None,
+    };
+    if let Ok(name) = key.cast::<PyString>() {
+        let Some(st) = st else {
+            return Err(PyTypeError::new_err(format!(
+                "expected a struct or union ctype, got '{}'",
+                t.cname()
+            )));
+        };
+        let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
+            return Err(PyTypeError::new_err(format!("struct/union is opaque: '{}'", st.cname())));
+        };
+        let name = name.to_cow()?;
+        let f = layout.field(&name).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+        if f.bitsize.is_some() {
+            return Err(PyTypeError::new_err(format!("not supported for bitfields: field '{name}'")));
+        }
+        return Ok((f.ty.clone(), f.offset));
+    }
+    let i = convert::as_integer(key)?;
+    let item = match &t.kind {
+        Kind::Pointer(i) if following => i.clone(),
+        Kind::Array { item, .. } if !following => item.clone(),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "expected an array or ptr ctype, got '{}'",
+                t.cname()
+            )));
+        }
+    };
+    let size = item.size().ok_or_else(|| unknown_size(&item))?;
+    if i < 0 {
+        return Err(PyValueError::new_err("negative index"));
+    }
+    let off = (i as usize).checked_mul(size).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("index too large"))?;
+    Ok((item, off))
+}
+
+#[pyfunction]
+#[pyo3(signature = (ctype, fieldname, following=0))]
+pub fn typeoffsetof<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    fieldname: &Bound<'py, PyAny>,
+    following: i64,
+) -> PyResult<(CT<'py>, usize)> {
+    let (t, off) = type_offset(&ctype.get().t, fieldname, following != 0)?;
+    Ok((ctype_obj(py, &t)?, off))
+}
+
+#[pyfunction]
+pub fn rawaddressof<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    cdata: &Bound<'py, CData>,
+    offset: isize,
+) -> PyResult<Bound<'py, CData>> {
+    let t = &ctype.get().t;
+    if !t.is_pointer() {
+        return Err(PyTypeError::new_err("expected a pointer ctype"));
+    }
+    let c = cdata.get();
+    if !(c.ty.is_struct() || c.ty.is_array() || c.ty.is_pointer()) {
+        return Err(PyTypeError::new_err(format!(
+            "expected a cdata struct/union/array/pointer object, got cdata '{}'",
+            c.ty.cname()
+        )));
+    }
+    let addr = c.ptr()?.wrapping_offset(offset);
+    let keeper = CData::keeper(cdata).and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
+    Bound::new(py, CData::new(t.clone(), addr, 0, Owner::Borrowed { base: keeper }))
+}
+
+/// The number of items and extra bytes `newp` must allocate for `init`.
+fn array_length_from_init(item: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(l) = init.cast::<PyList>() {
+        return Ok(l.len());
+    }
+    if let Ok(t) = init.cast::<PyTuple>() {
+        return Ok(t.len());
+    }
+    let prim = item.primitive();
+    if let Ok(b) = init.cast::<PyBytes>()
+        && prim.is_some_and(|p| p.size == 1)
+    {
+        return Ok(b.as_bytes().len() + 1);
+    }
+    if let Ok(s) = init.cast::<PyString>()
+        && let Some(p) = prim.filter(|p| matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32))
+    {
+        return Ok(convert::encode_wide(&s.to_cow()?, p).len() + 1);
+    }
+    if init.is_instance_of::<PyInt>() || init.hasattr("__index__")? {
+        let n = convert::as_integer(init)?;
+        if n < 0 {
+            return Err(PyValueError::new_err("negative array length"));
+        }
+        return usize::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t"));
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected new array length or list/tuple/str, not {}",
+        convert::describe(init)
+    )))
+}
+
+/// How many bytes a struct with a flexible array member needs for `init`.
+fn varsize_struct_size(st: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+    let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
+        return Ok(None);
+    };
+    if !layout.has_flexible_array {
+        return Ok(None);
+    }
+    let Some(last) = layout.fields.last() else {
+        return Ok(None);
+    };
+    let Kind::Array { item, .. } = &last.ty.kind else {
+        return Ok(None);
+    };
+    let value = if let Ok(d) = init.cast::<PyDict>() {
+        d.get_item(&last.name)?
+    } else if let Ok(l) = init.cast::<PyList>() {
+        let n = layout.fields.len();
+        if l.len() == n { Some(l.get_item(n - 1)?) } else { None }
+    } else if let Ok(t) = init.cast::<PyTuple>() {
+        let n = layout.fields.len();
+        if t.len() == n { Some(t.get_item(n - 1)?) } else { None }
+    } else {
+        None
+    };
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let n = array_length_from_init(item, &value)?;
+    let extra = item.size().unwrap_or(0).checked_mul(n).ok_or_else(|| PyValueError::new_err("array too big"))?;
+    Ok(Some(layout.size.max(last.offset + extra)))
+}
+
+/// Allocates and wraps owned memory for a new cdata.
+pub fn owned_cdata<'py>(
+    py: Python<'py>,
+    ty: TypeRef,
+    size: usize,
+    align: usize,
+    len: usize,
+    clear: bool,
+) -> PyResult<Bound<'py, CData>> {
+    let alloc = Allocation::zeroed(size, align, clear)
+        .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes for '{}'", ty.cname())))?;
+    let ptr = alloc.ptr();
+    let cd = CData::new(ty, ptr, len, Owner::Owned(Mutex::new(Some(alloc))));
+    let init = PyClassInitializer::from(cd).add_subclass(CDataOwn);
+    Ok(Bound::new(py, init)?.into_super())
+}
+
+/// `ffi.new` / `newp`: allocation size, item count and type for `init`.
+pub fn newp_layout(t: &TypeRef, init: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, usize, usize)> {
+    match &t.kind {
+        Kind::Pointer(item) => {
+            if item.is_void() || item.size().is_none() {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot instantiate ctype '{}' of unknown size",
+                    item.cname()
+                )));
+            }
+            let mut size = item.size().unwrap_or(0);
+            if let Some(init) = init
+                && let Some(s) = varsize_struct_size(item, init)?
+            {
+                size = s;
+            }
+            Ok((size, item.align().unwrap_or(1), 0))
+        }
+        Kind::Array { item, len } => {
+            let isz = item.size().ok_or_else(|| unknown_size(item))?;
+            let n = match (len, init) {
+                (Some(n), _) => *n,
+                (None, Some(init)) if !init.is_none() => array_length_from_init(item, init)?,
+                (None, _) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "expected new array length or list/tuple/str, not NoneType (for '{}')",
+                        t.cname()
+                    )));
+                }
+            };
+            let size = isz.checked_mul(n).filter(|s| *s <= isize::MAX as usize).ok_or_else(|| {
+                pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
+            })?;
+            Ok((size, item.align().unwrap_or(1), n))
+        }
+        _ => Err(PyTypeError::new_err(format!(
+            "expected a pointer or array ctype, got '{}'",
+            t.cname()
+        ))),
+    }
+}
+
+/// Writes the initializer of a freshly allocated `newp` cdata.
+pub fn newp_init(cd: &Bound<'_, CData>, init: &Bound<'_, PyAny>) -> PyResult<()> {
+    if init.is_none() {
+        return Ok(());
+    }
+    let me = cd.get();
+    let addr = me.raw_ptr();
+    match &me.ty.kind {
+        Kind::Pointer(item) => {
+            // SAFETY: the allocation holds one item (or a var-size struct
+            // sized for init).
+            unsafe { convert::write(item, addr, init, Some(cd)) }
+        }
+        Kind::Array { len: None, item } => {
+            if init.is_instance_of::<PyInt>() {
+                return Ok(());
+            }
+            let t = intern::array(item, Some(me.len));
+            // SAFETY: the allocation holds me.len items.
+            unsafe { convert::write(&t, addr, init, Some(cd)) }
+        }
+        // SAFETY: the allocation holds the array.
+        _ => unsafe { convert::write(&me.ty, addr, init, Some(cd)) },
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (ctype, init=None))]
+pub fn newp<'py>(py: Python<'py>, ctype: &CT<'py>, init: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, CData>> {
+    let t = &ctype.get().t;
+    let (size, align, len) = newp_layout(t, init)?;
+    let cd = owned_cdata(py, t.clone(), size, align, len, true)?;
+    if let Some(init) = init {
+        newp_init(&cd, init)?;
+    }
+    Ok(cd)
+}
+
+/// `ffi.cast` / `cast`.
+pub fn cast_to<'py>(py: Python<'py>, t: &TypeRef, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+    match &t.kind {
+        Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => {
+            let addr: usize = if let Ok(c) = v.cast::<CData>() {
+                let c = c.get();
+                match &c.ty.kind {
+                    Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => c.ptr()? as usize,
+                    _ if c.ty.storage_primitive().is_some_and(|p| p.is_integer() || p.is_char_like()) => {
+                        convert::as_integer(v)? as usize
+                    }
+                    _ => {
+                        return Err(PyTypeError::new_err(format!(
+                            "cannot cast ctype '{}' to ctype '{}'",
+                            c.ty.cname(),
+                            t.cname()
+                        )));
+                    }
+                }
+            } else if let Ok(f) = v.cast::<pyo3::types::PyFloat>() {
+                f.value() as i128 as usize
+            } else {
+                convert::as_integer_wrapping(v, size_of::<usize>())? as usize
+            };
+            let keeper = v
+                .cast::<CData>()
+                .ok()
+                .and_then(CData::keeper)
+                .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
+            Bound::new(py, CData::new(t.clone(), addr as *mut u8, 0, Owner::Borrowed { base: keeper }))
+        }
+        Kind::Primitive(_) | Kind::Enum(_) => {
+            let p = t.storage_primitive().ok_or_else(|| PyTypeError::new_err("bad enum"))?;
+            let mut bytes = [0u8; 16];
+            cast_scalar(p, t, v, bytes.as_mut_ptr())?;
+            Bound::new(py, CData::value(t.clone(), bytes))
+        }
+        Kind::Struct(_) | Kind::Void => Err(PyTypeError::new_err(format!(
+            "cannot cast to ctype '{}'",
+            t.cname()
+        ))),
+    }
+}
+
+fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, out: *mut u8) -> PyResult<()> {
+    // The source value as an integer or a float.
+    enum Num {
+        I(i128),
+        F(f64),
+        C(f64, f64),
+    }
+    let num = if let Ok(c) = v.cast::<CData>() {
+        let c = c.get();
+        match c.ty.storage_primitive() {
+            Some(q) => {
+                let addr = c.ptr()?;
+                match q.family {
+                    // SAFETY: a primitive cdata holds a value of its type.
+                    PrimFamily::Float | PrimFamily::LongDouble => Num::F(unsafe { convert::read_primitive_f64(q, addr) }),
+                    PrimFamily::Complex => {
+                        let (re, im) = convert::as_complex(v)?;
+                        Num::C(re, im)
+                    }
+                    // SAFETY: as above.
+                    _ => Num::I(unsafe { raw::read_int(addr, q.size, q.is_signed()) }),
+                }
+            }
+            None if matches!(c.ty.kind, Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. })
+                && (p.is_integer() || p.is_char_like()) =>
+            {
+                Num::I(c.ptr()? as usize as i128)
+            }
+            None => {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot cast ctype '{}' to ctype '{}'",
+                    c.ty.cname(),
+                    t.cname()
+                )));
+            }
+        }
+    } else if let Ok(f) = v.cast::<pyo3::types::PyFloat>() {
+        Num::F(f.value())
+    } else if let Ok(c) = v.cast::<pyo3::types::PyComplex>() {
+        Num::C(c.real(), c.imag())
+    } else if let Ok(b) = v.cast::<PyBytes>() {
+        match b.as_bytes() {
+            [c] => Num::I(i128::from(*c)),
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot cast bytes of length {} to ctype '{}'",
+                    b.as_bytes().len(),
+                    t.cname()
+                )));
+            }
+        }
+    } else if let Ok(s) = v.cast::<PyString>() {
+        let s = s.to_cow()?;
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => Num::I(i128::from(u32::from(c))),
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "cannot cast unicode string of length {} to ctype '{}'",
+                    s.chars().count(),
+                    t.cname()
+                )));
+            }
+        }
+    } else {
+        Num::I(convert::as_integer_wrapping(v, p.size)?)
+    };
+    // SAFETY (all writes below): `out` is a 16-byte buffer, enough for
+    // any primitive.
+    unsafe {
+        match p.family {
+            PrimFamily::Float => match num {
+                Num::I(i) => raw::write_float(out, p.size, i as f64),
+                Num::F(f) => raw::write_float(out, p.size, f),
+                Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+            },
+            PrimFamily::LongDouble => match num {
+                Num::I(i) => raw::write_long_double(out, p.size, i as f64),
+                Num::F(f) => raw::write_long_double(out, p.size, f),
+                Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+            },
+            PrimFamily::Complex => {
+                let (re, im) = match num {
+                    Num::I(i) => (i as f64, 0.0),
+                    Num::F(f) => (f, 0.0),
+                    Num::C(re, im) => (re, im),
+                };
+                raw::write_float(out, p.size / 2, re);
+                raw::write_float(out.add(p.size / 2), p.size / 2, im);
+            }
+            PrimFamily::Bool => {
+                let b = match num {
+                    Num::I(i) => i != 0,
+                    Num::F(f) => f != 0.0,
+                    Num::C(re, im) => re != 0.0 || im != 0.0,
+                };
+                raw::write_int(out, 1, i128::from(b));
+            }
+            _ => {
+                let i = match num {
+                    Num::I(i) => i,
+                    Num::F(f) => {
+                        if f.is_finite() {
+                            f as i128
+                        } else {
+                            return Err(PyValueError::new_err(format!("cannot convert {f} to an integer")));
+                        }
+                    }
+                    Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+                };
+                raw::write_int(out, p.size, i);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[pyfunction]
+pub fn cast<'py>(py: Python<'py>, ctype: &CT<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+    cast_to(py, &ctype.get().t, value)
+}
+
+/// `ffi.string` / `string`.
+#[pyfunction]
+#[pyo3(signature = (cdata, maxlen=-1))]
+pub fn string<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) -> PyResult<Bound<'py, PyAny>> {
+    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let me = c.get();
+    let bad = || PyTypeError::new_err(format!("string(): unexpected cdata '{}' argument", me.ty.cname()));
+    match &me.ty.kind {
+        Kind::Pointer(item) | Kind::Array { item, .. } => {
+            let Some(p) = item.storage_primitive() else {
+                return Err(bad());
+            };
+            if !(p.is_char_like() || (p.size == 1 && p.is_integer())) {
+                return Err(bad());
+            }
+            let addr = me.ptr()?;
+            if addr.is_null() {
+                return Err(PyRuntimeError::new_err(format!(
+                    "cannot use string() on {}",
+                    super::cdata_py::cdata_repr(c)?
+                )));
+            }
+            let mut max = if maxlen < 0 { usize::MAX } else { maxlen as usize };
+            if let Some(n) = me.array_len() {
+                max = max.min(n);
+            }
+            // SAFETY: reading stops at the terminator, at maxlen, or at the
+            // end of the array.
+            let n = unsafe { raw::strlen(addr, p.size, max) };
+            if p.size == 1 {
+                // SAFETY: n bytes were just scanned.
+                return Ok(PyBytes::new(py, unsafe { raw::slice(addr, n) }).into_any());
+            }
+            let mut s = String::new();
+            let mut units = Vec::with_capacity(n);
+            for i in 0..n {
+                // SAFETY: item i was scanned above.
+                units.push(unsafe { raw::read_int(addr.add(i * p.size), p.size, false) } as u32);
+            }
+            if p.family == PrimFamily::Char16 {
+                let u16s: Vec<u16> = units.iter().map(|u| *u as u16).collect();
+                return Ok(PyString::new(py, &String::from_utf16_lossy(&u16s)).into_any());
+            }
+            for u in units {
+                s.push(char::from_u32(u).ok_or_else(|| PyValueError::new_err(format!("character 0x{u:x} out of range")))?);
+            }
+            Ok(PyString::new(py, &s).into_any())
+        }
+        Kind::Enum(e) => {
+            let v: i128 = convert::as_integer(cdata)?;
+            Ok(match e.name_of(v) {
+                Some(n) => PyString::new(py, n).into_any(),
+                None => PyString::new(py, &v.to_string()).into_any(),
+            })
+        }
+        Kind::Primitive(p) if p.is_char_like() => {
+            let addr = me.ptr()?;
+            // SAFETY: a char cdata holds one character.
+            unsafe { convert::read_primitive(py, p, &me.ty, addr) }
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// `ffi.unpack` / `unpack`.
+#[pyfunction]
+pub fn unpack<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, length: isize) -> PyResult<Bound<'py, PyAny>> {
+    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let me = c.get();
+    let Some(item) = me.ty.item().cloned() else {
+        return Err(PyTypeError::new_err(format!("expected a pointer or array, got '{}'", me.ty.cname())));
+    };
+    if length < 0 {
+        return Err(PyValueError::new_err("negative array length"));
+    }
+    let n = length as usize;
+    let size = item.size().filter(|_| !item.is_void()).ok_or_else(|| unknown_size(&item))?;
+    let addr = me.ptr()?;
+    if addr.is_null() && n > 0 {
+        return Err(PyRuntimeError::new_err("cannot use unpack() on a NULL pointer"));
+    }
+    if let Some(p) = item.primitive() {
+        if p.family == PrimFamily::Char {
+            // SAFETY: the caller asked for n items at addr.
+            return Ok(PyBytes::new(py, unsafe { raw::slice(addr, n) }).into_any());
+        }
+        if matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32) {
+            let units: Vec<u32> = (0..n)
+                // SAFETY: as above.
+                .map(|i| unsafe { raw::read_int(addr.add(i * size), p.size, false) } as u32)
+                .collect();
+            let s: String = if p.family == PrimFamily::Char16 {
+                String::from_utf16_lossy(&units.iter().map(|u| *u as u16).collect::<Vec<_>>())
+            } else {
+                units.iter().map(|u| char::from_u32(*u).unwrap_or('\u{fffd}')).collect()
+            };
+            return Ok(PyString::new(py, &s).into_any());
+        }
+    }
+    let list = PyList::empty(py);
+    for i in 0..n {
+        // SAFETY: as above.
+        list.append(unsafe { convert::read(py, &item, addr.add(i * size), Some(c))? })?;
+    }
+    Ok(list.into_any())
+}
+
+/// `ffi.from_buffer` / `from_buffer`.
+#[pyfunction]
+#[pyo3(signature = (ctype, obj, require_writable=false))]
+pub fn from_buffer<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    obj: &Bound<'py, PyAny>,
+    require_writable: bool,
+) -> PyResult<Bound<'py, CData>> {
+    from_buffer_impl(py, &ctype.get().t, obj, require_writable)
+}
+
+pub fn from_buffer_impl<'py>(
+    py: Python<'py>,
+    t: &TypeRef,
+    obj: &Bound<'py, PyAny>,
+    require_writable: bool,
+) -> PyResult<Bound<'py, CData>> {
+    let item = match &t.kind {
+        Kind::Array { item, .. } | Kind::Pointer(item) => item.clone(),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "expected a pointer or array ctype, got '{}'",
+                t.cname()
+            )));
+        }
+    };
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("from_buffer() cannot return the address of a unicode object"));
+    }
+    let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
+    if require_writable && buf.readonly() {
+        return Err(pyo3::exceptions::PyBufferError::new_err(format!(
+            "from_buffer() requires a writable buffer, got a read-only buffer from '{}' object",
+            obj.get_type().name()?
+        )));
+    }
+    if !buf.is_c_contiguous() {
+        return Err(PyTypeError::new_err("from_buffer() needs a contiguous buffer"));
+    }
+    let nbytes = buf.len_bytes();
+    let ptr = buf.buf_ptr() as *mut u8;
+    let isz = item.size().unwrap_or(1).max(1);
+    let len = match &t.kind {
+        Kind::Array { len: Some(n), .. } => {
+            if n * isz > nbytes {
+                return Err(PyValueError::new_err(format!(
+                    "buffer is too small ({nbytes} bytes) for '{}' ({} bytes)",
+                    t.cname(),
+                    n * isz
+                )));
+            }
+            *n
+        }
+        _ => nbytes / isz,
+    };
+    let cd = CData::new(
+        t.clone(),
+        ptr,
+        len,
+        Owner::Buffer {
+            view: Mutex::new(Some(PyBufferHold(buf))),
+            obj: obj.clone().unbind(),
+        },
+    );
+    let init = PyClassInitializer::from(cd).add_subclass(CDataFromBuf);
+    Ok(Bound::new(py, init)?.into_super())
+}
+
+/// `ffi.gc` / `gcp`.
+#[pyfunction]
+#[pyo3(signature = (cdata, destructor, size=0))]
+pub fn gcp<'py>(
+    py: Python<'py>,
+    cdata: &Bound<'py, CData>,
+    destructor: &Bound<'py, PyAny>,
+    size: isize,
+) -> PyResult<Bound<'py, CData>> {
+    let _ = size;
+    let me = cdata.get();
+    if destructor.is_none() {
+        // Detaches the destructor of an earlier `gc` object.
+        if let Owner::Gc { destructor: d, .. } = &me.owner
+            && let Ok(mut d) = d.lock()
+        {
+            d.take();
+        }
+        return Ok(cdata.clone());
+    }
+    let cd = CData::new(
+        me.ty.clone(),
+        me.raw_ptr(),
+        me.len,
+        Owner::Gc {
+            orig: cdata.clone().unbind(),
+            destructor: Mutex::new(Some(destructor.clone().unbind())),
+        },
+    );
+    let init = PyClassInitializer::from(cd).add_subclass(CDataGCP);
+    Ok(Bound::new(py, init)?.into_super())
+}
+
+/// `ffi.release` / `release` and the end of a `with` block.
+pub fn release_cdata(cdata: &Bound<'_, CData>) -> PyResult<()> {
+    let me = cdata.get();
+    match &me.owner {
+        Owner::Owned(_) | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => me.release(cdata.py()),
+        _ => Err(PyValueError::new_err(
+            "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or \
+             ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
+        )),
+    }
+}
+
+#[pyfunction]
+pub fn release(cdata: &Bound<'_, PyAny>) -> PyResult<()> {
+    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    release_cdata(c)
+}
+
+#[pyfunction]
+pub fn newp_handle<'py>(py: Python<'py>, ctype: &CT<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+    let t = &ctype.get().t;
+    if !t.item().is_some_and(|i| i.is_void()) || !t.is_pointer() {
+        return Err(PyTypeError::new_err(format!("needs 'void *', got '{}'", t.cname())));
+    }
+    let cd = Bound::new(
+        py,
+        CData::new(t.clone(), std::ptr::null_mut(), 0, Owner::Handle { obj: obj.clone().unbind() }),
+    )?;
+    let addr = cd.as_ptr() as usize;
+    cd.get().set_ptr(addr as *mut u8);
+    crate::memory::cdata::register_handle(addr);
+    Ok(cd)
+}
+
+#[pyfunction]
+pub fn from_handle<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let me = c.get();
+    if !me.ty.is_pointer() && !me.ty.is_array() {
+        return Err(PyTypeError::new_err(format!("expected a 'cdata' pointer, got '{}'", me.ty.cname())));
+    }
+    let addr = me.ptr()? as usize;
+    if addr == 0 {
+        return Err(PyRuntimeError::new_err("cannot use from_handle() on NULL pointer"));
+    }
+    if !crate::memory::cdata::is_live_handle(addr) {
+        return Err(PyRuntimeError::new_err(format!(
+            "from_handle(): {} is not a live handle made by ffi.new_handle()",
+            super::cdata_py::cdata_repr(c)?
+        )));
+    }
+    super::capi::handle_object(py, addr)
+}
+
+#[pyfunction]
+pub fn get_errno() -> i32 {
+    crate::call::errno::get()
+}
+
+#[pyfunction]
+pub fn set_errno(value: i32) {
+    crate::call::errno::set(value)
+}
+
+#[pyfunction]
+pub fn _get_types(py: Python<'_>) -> (Bound<'_, pyo3::types::PyType>, Bound<'_, pyo3::types::PyType>) {
+    (py.get_type::<CData>(), py.get_type::<PyCType>())
+}
+
+#[pyfunction]
+pub fn _get_common_types(d: &Bound<'_, PyDict>) -> PyResult<()> {
+    d.set_item("FILE", "struct _IO_FILE")?;
+    d.set_item("bool", "_Bool")?;
+    Ok(())
+}
+
+/// `memmove(dest, src, n)`: `dest` and `src` are cdata pointers/arrays or
+/// Python buffers (`dest` writable).
+#[pyfunction]
+pub fn memmove(dest: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, n: isize) -> PyResult<()> {
+    if n < 0 {
+        return Err(PyValueError::new_err("negative size"));
+    }
+    let n = n as usize;
+    let (d, _dh) = buffer_address(dest, true, n)?;
+    let (s, _sh) = buffer_address(src, false, n)?;
+    // SAFETY: both ranges were checked to hold n bytes (buffers) or are
+    // cdata the caller vouches for, as in C.
+    unsafe { raw::copy(d, s, n) };
+    Ok(())
+}
+
+/// The address behind a cdata or a buffer object, checking its size for
+/// buffers.  The returned hold keeps a buffer exported during the copy.
+fn buffer_address(obj: &Bound<'_, PyAny>, writable: bool, n: usize) -> PyResult<(*mut u8, Option<pyo3::buffer::PyUntypedBuffer>)> {
+    if let Ok(c) = obj.cast::<CData>() {
+        let me = c.get();
+        if !(me.ty.is_pointer() || me.ty.is_array()) {
+            return Err(PyTypeError::new_err(format!("expected a pointer or array cdata, got cdata '{}'", me.ty.cname())));
+        }
+        let p = me.ptr()?;
+        if p.is_null() && n > 0 {
+            return Err(PyRuntimeError::new_err("cannot use memmove() on a NULL pointer"));
+        }
+        if let Some(size) = me.data_size().filter(|_| me.ty.is_array())
+            && n > size
+        {
+            return Err(PyValueError::new_err(format!("memmove() of {n} bytes overflows cdata '{}' of {size} bytes", me.ty.cname())));
+        }
+        return Ok((p, None));
+    }
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("expected a cdata or a buffer object, not str"));
+    }
+    let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
+    if writable && buf.readonly() {
+        return Err(PyTypeError::new_err(format!("'{}' is a read-only buffer", obj.get_type().name()?)));
+    }
+    if buf.len_bytes() < n {
+        return Err(PyValueError::new_err(format!(
+            "buffer of {} bytes is too small for memmove() of {n} bytes",
+            buf.len_bytes()
+        )));
+    }
+    Ok((buf.buf_ptr() as *mut u8, Some(buf)))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(new_primitive_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_void_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_pointer_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_array_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_struct_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_union_type, m)?)?;
+    m.add_function(wrap_pyfunction!(complete_struct_or_union, m)?)?;
+    m.add_function(wrap_pyfunction!(new_function_type, m)?)?;
+    m.add_function(wrap_pyfunction!(new_enum_type, m)?)?;
+    m.add_function(wrap_pyfunction!(sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(alignof, m)?)?;
+    m.add_function(wrap_pyfunction!(typeof_, m)?)?;
+    m.add_function(wrap_pyfunction!(getcname, m)?)?;
+    m.add_function(wrap_pyfunction!(typeoffsetof, m)?)?;
+    m.add_function(wrap_pyfunction!(rawaddressof, m)?)?;
+    m.add_function(wrap_pyfunction!(newp, m)?)?;
+    m.add_function(wrap_pyfunction!(cast, m)?)?;
+    m.add_function(wrap_pyfunction!(string, m)?)?;
+    m.add_function(wrap_pyfunction!(unpack, m)?)?;
+    m.add_function(wrap_pyfunction!(from_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(gcp, m)?)?;
+    m.add_function(wrap_pyfunction!(release, m)?)?;
+    m.add_function(wrap_pyfunction!(newp_handle, m)?)?;
+    m.add_function(wrap_pyfunction!(from_handle, m)?)?;
+    m.add_function(wrap_pyfunction!(get_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(set_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(memmove, m)?)?;
+    m.add_function(wrap_pyfunction!(_get_types, m)?)?;
+    m.add_function(wrap_pyfunction!(_get_common_types, m)?)?;
+    Ok(())
+}

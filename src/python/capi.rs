@@ -1,0 +1,38 @@
+//! Direct calls into the CPython C API that PyO3 does not wrap.  The
+//! `unsafe` of the Python layer lives here.
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+/// `object.__getattribute__(obj, name)`: the default attribute lookup,
+/// used by types that override `__getattribute__`.
+pub fn generic_getattr<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: both pointers are live objects borrowed for the call; the
+    // result is a new reference or NULL with an exception set, which
+    // from_owned_ptr_or_err turns into a PyErr.
+    unsafe {
+        let r = pyo3::ffi::PyObject_GenericGetAttr(obj.as_ptr(), name.as_ptr());
+        Bound::from_owned_ptr_or_err(obj.py(), r)
+    }
+}
+
+/// The object behind a live handle: `addr` is the address of a handle
+/// cdata, as checked by the caller against the registry of live handles.
+pub fn handle_object(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> {
+    use crate::memory::cdata::{CData, Owner, is_live_handle};
+    if !is_live_handle(addr) {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err("not a live handle"));
+    }
+    // SAFETY: `addr` is in the registry of live handles, so it is the
+    // address of a CData object that has not been deallocated (its Drop
+    // removes it from the registry, and we hold the GIL).
+    let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut pyo3::ffi::PyObject) };
+    let cd = obj.cast::<CData>()?;
+    match &cd.get().owner {
+        Owner::Handle { obj } => Ok(obj.bind(py).clone()),
+        _ => Err(pyo3::exceptions::PyRuntimeError::new_err("not a handle")),
+    }
+}

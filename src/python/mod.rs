@@ -1,0 +1,52 @@
+//! Layer 7 — python: the PyO3 glue.  `rcffi._rcffi` is the one native
+//! module; its `_cffi_backend` submodule mirrors cffi's backend.
+
+pub mod backend;
+pub mod capi;
+pub mod cdata_py;
+pub mod ctype;
+pub mod errors;
+
+use pyo3::prelude::*;
+
+use crate::memory::cdata::{CData, CDataFromBuf, CDataGCP, CDataOwn, CDataOwnGC};
+
+/// The `_cffi_backend` module.
+fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    let m = PyModule::new(py, "_cffi_backend")?;
+    m.add("__version__", "2.0.0")?;
+    m.add_class::<ctype::PyCType>()?;
+    m.add_class::<ctype::PyCField>()?;
+    m.add_class::<CData>()?;
+    m.add_class::<CDataOwn>()?;
+    m.add_class::<CDataOwnGC>()?;
+    m.add_class::<CDataFromBuf>()?;
+    m.add_class::<CDataGCP>()?;
+    m.add_class::<cdata_py::CDataIter>()?;
+    m.add("FFI_DEFAULT_ABI", crate::types::ABI_DEFAULT)?;
+    m.add("FFI_CDECL", crate::types::ABI_DEFAULT)?;
+    for (name, v) in rtld_constants() {
+        m.add(name, v)?;
+    }
+    backend::register(&m)?;
+    Ok(m)
+}
+
+/// The `RTLD_*` flags of this platform's dlopen.
+pub fn rtld_constants() -> [(&'static str, i32); 7] {
+    [
+        ("RTLD_LAZY", 0x0001),
+        ("RTLD_NOW", 0x0002),
+        ("RTLD_GLOBAL", 0x0100),
+        ("RTLD_LOCAL", 0),
+        ("RTLD_NODELETE", 0x1000),
+        ("RTLD_NOLOAD", 0x0004),
+        ("RTLD_DEEPBIND", 0x0008),
+    ]
+}
+
+pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_submodule(&backend_module(m.py())?)?;
+    Ok(())
+}
