@@ -27,6 +27,9 @@ XPASSED = "xpassed"  # non-strict xpass (a test's own xfail marker): counted as 
 XPASS_STRICT = "xpass_strict"  # listed as expected failure but passed: counted as failed
 
 PASSING_OUTCOMES = frozenset({PASSED, XPASSED, XPASS_STRICT})
+CFFI_VERSION = "2.0.0"
+# Names of _cffi_backend that test_c.py imports at module level or skips tests without.
+PROBED_BACKEND_NAMES = ("__version__", "_get_types", "_get_common_types", "_testfunc")
 TODO_REASON = "TODO reason"
 MESSAGE_MAX = 300
 
@@ -78,6 +81,7 @@ class Report:
     """What the plugin wrote in its JSON-lines report file (see plugin.py)."""
 
     collected: list[str] | None = None
+    selected: list[str] | None = None
     results: dict[str, Result] = field(default_factory=dict)
     finished: bool = False
     exitstatus: int | None = None
@@ -283,7 +287,8 @@ def report_event(event: str, **data: object) -> str:
 def parse_report(text: str) -> Report:
     """Parse a report file; a truncated last line (crashed writer) is ignored.
 
-    Events: ``collected`` (ids: all node ids before deselection), ``result`` (id, outcome,
+    Events: ``collected`` (ids: all node ids before deselection), ``selected`` (ids of the
+    tests to run, after ``-k`` and deselection), ``result`` (id, outcome,
     message), ``collect_error`` (id, message) and ``finish`` (exitstatus). Ids are converted
     to short test ids.
     """
@@ -294,8 +299,8 @@ def parse_report(text: str) -> Report:
         except ValueError:
             continue
         kind = event.get("event")
-        if kind == "collected":
-            report.collected = [short_id(i) for i in event["ids"]]
+        if kind in ("collected", "selected"):
+            setattr(report, kind, [short_id(i) for i in event["ids"]])
         elif kind in ("result", "collect_error"):
             test_id = short_id(event["id"])
             outcome = event.get("outcome", FAILED)
@@ -304,3 +309,26 @@ def parse_report(text: str) -> Report:
             report.finished = True
             report.exitstatus = event.get("exitstatus")
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Probing rcffi before a run
+
+
+def probe_warnings(info: dict) -> list[str]:
+    """Warnings about what rcffi lacks, from the JSON printed by run.py's RCFFI_PROBE."""
+    warnings = []
+    if info.get("missing_rcffi"):
+        names = ", ".join(info["missing_rcffi"])
+        warnings.append(f"rcffi lacks {names} (the cffi shim will miss them)")
+    missing = info.get("missing_backend") or []
+    if "_testfunc" in missing:
+        warnings.append("rcffi._cffi_backend lacks _testfunc: test_c.py skips the tests using it")
+    if {"_get_types", "_get_common_types", "__version__"} & set(missing):
+        warnings.append("rcffi._cffi_backend lacks names test_c.py imports: it cannot be collected")
+    version = info.get("backend_version")
+    if version not in (None, "None", CFFI_VERSION):
+        warnings.append(
+            f"rcffi._cffi_backend.__version__ is {version!r}: test_c.py asserts {CFFI_VERSION!r}"
+        )
+    return warnings

@@ -148,6 +148,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _deselect(config, items)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Record the ids of the tests that will run (after ``-k`` and deselection)."""
+    _STATE.write("selected", ids=[i.nodeid for i in session.items])
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     """Record collection errors (e.g. a test module that fails to import)."""
     if report.failed:
@@ -196,7 +201,7 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     if longrepr is None:
         text = getattr(report, "wasxfail", "") or ""
     elif isinstance(longrepr, tuple):
-        text = str(longrepr[2])
+        text = str(longrepr[2]).removeprefix("Skipped: ")
     elif getattr(longrepr, "reprcrash", None) is not None:
         text = longrepr.reprcrash.message
     else:

@@ -8,6 +8,7 @@ Usage: ``python3 conformance/run.py [--suite test_c|cffi0|all] [--backend rcffi|
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 WORK = CACHE / "conformance"
 EXPECTED = REPO / "conformance" / "expected_failures.txt"
+CORE = shim.CORE_NAMES
 SUITE_TIMEOUT = 600.0  # seconds, for the whole normal (non-forked) pytest run of a suite
 
 
@@ -52,6 +54,7 @@ class SuiteOutcome:
     suite: Suite
     results: dict[str, harness.Result] = field(default_factory=dict)
     collected: list[str] = field(default_factory=list)
+    selected: list[str] = field(default_factory=list)
     stale: list[harness.Entry] = field(default_factory=list)
 
     @property
@@ -122,11 +125,21 @@ def pytest_env() -> dict[str, str]:
     return env
 
 
+RCFFI_PROBE = """
+import json, sys, rcffi, rcffi._cffi_backend as backend
+core, probed = json.loads(sys.argv[1])
+print(json.dumps({
+    "missing_rcffi": [n for n in core if not hasattr(rcffi, n)],
+    "missing_backend": [n for n in probed if not hasattr(backend, n)],
+    "backend_version": str(getattr(backend, "__version__", None)),
+}))
+"""
+
+
 def check_rcffi_importable() -> str | None:
-    """Return an error message if rcffi cannot be imported by the test processes."""
-    code = "import rcffi, rcffi._cffi_backend"
+    """Return an error message if rcffi cannot be imported; print probe warnings otherwise."""
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", RCFFI_PROBE, json.dumps([CORE, harness.PROBED_BACKEND_NAMES])],
         env=pytest_env(),
         cwd=WORK,
         capture_output=True,
@@ -134,9 +147,12 @@ def check_rcffi_importable() -> str | None:
         check=False,
     )
     if proc.returncode == 0:
+        lines = proc.stdout.strip().splitlines()
+        for warning in harness.probe_warnings(json.loads(lines[-1]) if lines else {}):
+            print(f"conformance: WARNING: {warning}", flush=True)
         return None
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    detail = lines[-1] if lines else f"exit status {proc.returncode}"
+    detail = lines[-1] if lines else f"import failed with {describe_exit(proc.returncode)}"
     return f"rcffi is not importable: {shim.BUILD_HINT}\n  ({detail})"
 
 
@@ -207,6 +223,7 @@ def run_suite(suite: Suite, root: Path, args: argparse.Namespace) -> SuiteOutcom
     cmd = pytest_command(suite, root, args, report, args.forked, None)
     code, rep = run_pytest(cmd, report, SUITE_TIMEOUT)
     outcome.collected = rep.collected or []
+    outcome.selected = rep.selected or []
     outcome.results.update(rep.results)
     if rep.finished and code >= 0:
         if code not in (0, 1, 2, 5):  # internal or usage error: no usable results
@@ -214,7 +231,7 @@ def run_suite(suite: Suite, root: Path, args: argparse.Namespace) -> SuiteOutcom
                 suite.name, harness.FAILED, f"pytest failed ({describe_exit(code)})"
             )
         return outcome
-    if rep.collected is None:
+    if rep.selected is None:
         outcome.results[suite.name] = harness.Result(
             suite.name, harness.FAILED, f"pytest died during collection ({describe_exit(code)})"
         )
@@ -228,7 +245,7 @@ def rerun_remaining(
 ) -> None:
     """Re-run, one forked process per test, the tests that got no result in a dead run."""
     done = set(outcome.results)
-    missing = [i for i in outcome.collected if i not in done]
+    missing = [i for i in outcome.selected if i not in done]
     print(
         f"\nconformance: {suite.name}: pytest died ({describe_exit(code)}) with "
         f"{len(missing)} tests without result; re-running them one process per test",
@@ -263,9 +280,17 @@ def done_nodeids(root: Path, suite: Suite, done: set[str]) -> list[str]:
 
 
 def print_suite_report(outcome: SuiteOutcome) -> None:
-    """Print the unexpected failures of a suite and its summary line."""
+    """Print the unexpected failures and the skips of a suite, then its summary line.
+
+    Skips are listed because cffi's tests skip (rather than fail) on some NotImplementedError
+    and when ``_cffi_backend._testfunc`` is missing: more skips than with the real cffi mean
+    hidden non-conformance.
+    """
     for result in harness.unexpected_failures(outcome.results):
         print(f"FAILED {result.test_id} - {result.message}")
+    for result in outcome.results.values():
+        if result.outcome == harness.SKIPPED:
+            print(f"SKIPPED {result.test_id} - {result.message}")
     for entry in outcome.stale:
         print(
             f"FAILED {entry.test_id} - listed in expected failures (line {entry.lineno}) "
