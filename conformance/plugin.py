@@ -200,7 +200,7 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
     longrepr = report.longrepr
     if longrepr is None:
         text = getattr(report, "wasxfail", "") or ""
-    elif isinstance(longrepr, tuple):
+    elif isinstance(longrepr, (tuple, list)):  # (path, lineno, message); a list once via JSON
         text = str(longrepr[2]).removeprefix("Skipped: ")
     elif getattr(longrepr, "reprcrash", None) is not None:
         text = longrepr.reprcrash.message
@@ -308,12 +308,9 @@ def _run_forked(item: pytest.Item, timeout: float) -> list[pytest.TestReport]:
     os.close(write_fd)
     payload, status, timed_out = _read_child(read_fd, pid, timeout)
     code = os.waitstatus_to_exitcode(status)
-    if not timed_out and code == 0 and payload:
-        config = item.config
-        return [
-            config.hook.pytest_report_from_serializable(config=config, data=d)
-            for d in json.loads(payload)
-        ]
+    reports = None if timed_out or code != 0 else _load_reports(item.config, payload)
+    if reports:
+        return reports
     if timed_out:
         why = f"timed out after {timeout:g}s (killed)"
     elif code < 0:
@@ -321,6 +318,15 @@ def _run_forked(item: pytest.Item, timeout: float) -> list[pytest.TestReport]:
     else:
         why = f"child process exited with status {code} without a result"
     return [_crash_report(item, why)]
+
+
+def _load_reports(config: pytest.Config, payload: bytes) -> list[pytest.TestReport] | None:
+    """Rebuild the reports sent by a child, or None if the payload is unusable."""
+    try:
+        data = json.loads(payload)
+        return [config.hook.pytest_report_from_serializable(config=config, data=d) for d in data]
+    except (ValueError, TypeError, KeyError, AssertionError):
+        return None
 
 
 def _crash_report(item: pytest.Item, why: str) -> pytest.TestReport:

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -198,13 +199,18 @@ def pytest_command(
 def run_pytest(cmd: list[str], report: Path, timeout: float) -> tuple[int, harness.Report]:
     """Run pytest (output streamed to our stdout); return (exit code, parsed report)."""
     report.unlink(missing_ok=True)
+    # A session of its own, so that a hung run is killed with its children (forked tests, gcc).
     proc = subprocess.Popen(cmd, cwd=WORK, env=pytest_env(), start_new_session=True)
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         print(f"\nconformance: pytest still running after {timeout:g}s, killing it", flush=True)
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
         code = proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     sys.stdout.flush()
     text = report.read_text(encoding="utf-8") if report.exists() else ""
     return code, harness.parse_report(text)

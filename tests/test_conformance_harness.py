@@ -323,6 +323,9 @@ def test_listed_crash():
 @pytest.mark.parametrize("n", [1, 2])
 def test_param(n):
     assert n == 1
+
+def test_skip():
+    pytest.skip("not here")
 """
 
 SYNTHETIC_EXPECTED = """\
@@ -356,7 +359,7 @@ def outcomes_of(report) -> dict[str, str]:
 def test_plugin_forked_mode(tmp_path):
     code, report = run_plugin(tmp_path, "--conformance-forked")
     assert code == 1 and report.finished
-    assert len(report.collected) == 8
+    assert len(report.collected) == 9
     assert outcomes_of(report) == {
         "test_pass": "passed",
         "test_fail": "failed",
@@ -366,7 +369,9 @@ def test_plugin_forked_mode(tmp_path):
         "test_listed_crash": "xfailed",
         "test_param[1]": "passed",
         "test_param[2]": "xfailed",
+        "test_skip": "skipped",
     }
+    assert report.results["test_synthetic.py::test_skip"].message == "not here"
     assert report.results["test_synthetic.py::test_crash"].message == "crashed (signal 11)"
     assert report.results["test_synthetic.py::test_listed_crash"].message == "crashed (signal 11)"
     assert "plain failure" in report.results["test_synthetic.py::test_fail"].message
@@ -375,14 +380,27 @@ def test_plugin_forked_mode(tmp_path):
 def test_plugin_in_process_crash_leaves_a_partial_report(tmp_path):
     code, report = run_plugin(tmp_path, "-k", "not listed_crash")
     assert code == -11 and not report.finished
-    assert len(report.collected) == 8  # all, before -k deselection
-    assert len(report.selected) == 7
+    assert len(report.collected) == 9  # all, before -k deselection
+    assert len(report.selected) == 8
     assert outcomes_of(report) == {
         "test_pass": "passed",
         "test_fail": "failed",
         "test_listed_fail": "xfailed",
         "test_listed_pass": "xpass_strict",
     }
+
+
+def test_plugin_forked_timeout(tmp_path):
+    (tmp_path / "test_hang.py").write_text("import time\ndef test_hang():\n    time.sleep(60)\n")
+    code, report = run_plugin(
+        tmp_path,
+        "--conformance-forked",
+        "--conformance-timeout=0.5",
+        str(tmp_path / "test_hang.py"),
+    )
+    assert code == 1 and report.finished
+    hang = report.results["test_hang.py::test_hang"]
+    assert (hang.outcome, hang.message) == ("failed", "timed out after 0.5s (killed)")
 
 
 def test_plugin_deselect_file(tmp_path):
