@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -410,3 +411,64 @@ def test_plugin_deselect_file(tmp_path):
     assert code == 1 and report.finished
     assert "test_crash" not in outcomes_of(report)
     assert outcomes_of(report)["test_param[2]"] == "xfailed"
+
+
+# ---------------------------------------------------------------------------------------------
+# The cffi substitution, with a tiny fake rcffi
+
+FAKE_RCFFI_INIT = """\
+class FFI: pass
+class CDefError(Exception): pass
+__version__ = "2.0.0"
+"""
+
+SHIM_TESTS = """\
+import importlib, pytest
+
+def test_shim():
+    import cffi, _cffi_backend
+    import rcffi, rcffi._cffi_backend
+    assert cffi.FFI is rcffi.FFI and cffi.CDefError is rcffi.CDefError
+    assert cffi.__version__ == "2.0.0"
+    assert _cffi_backend is rcffi._cffi_backend
+    from cffi.backend_ctypes import CTypesBackend
+    with pytest.raises(NotImplementedError):
+        CTypesBackend()
+    from cffi._imp_emulation import load_dynamic
+    import cffi.extra  # an rcffi submodule
+    assert cffi.extra is importlib.import_module("rcffi.extra")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("cffi.api")  # the real cffi stays out of reach
+"""
+
+
+def run_shim_tests(tmp_path: Path, pythonpath: str) -> subprocess.CompletedProcess:
+    """Run SHIM_TESTS with --conformance-backend=rcffi."""
+    (tmp_path / "test_shim.py").write_text(SHIM_TESTS)
+    env = dict(os.environ, PYTHONPATH=pythonpath, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    cmd = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "conformance.plugin",
+        "-c", os.devnull, f"--rootdir={tmp_path}", "--conformance-backend=rcffi",
+        str(tmp_path / "test_shim.py"),
+    ]  # fmt: skip
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+
+def test_shim_substitutes_rcffi(tmp_path):
+    fake = tmp_path / "fake" / "rcffi"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(FAKE_RCFFI_INIT)
+    (fake / "_cffi_backend.py").write_text('__version__ = "2.0.0"\n')
+    (fake / "extra.py").write_text("")
+    proc = run_shim_tests(tmp_path, os.pathsep.join([str(REPO), str(tmp_path / "fake")]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("rcffi") is not None, reason="rcffi is importable here"
+)
+def test_shim_without_rcffi_is_a_clear_usage_error(tmp_path):
+    proc = run_shim_tests(tmp_path, str(REPO))
+    assert proc.returncode == 4  # pytest's usage error
+    assert "rcffi is not importable: build it with" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
