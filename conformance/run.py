@@ -137,6 +137,15 @@ print(json.dumps({
 """
 
 
+def probe_output(stdout: str) -> dict | None:
+    """The JSON object printed by RCFFI_PROBE, or None if rcffi could not be imported."""
+    lines = stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+
+
 def check_rcffi_importable() -> str | None:
     """Return an error message if rcffi cannot be imported; print probe warnings otherwise."""
     proc = subprocess.run(
@@ -147,9 +156,12 @@ def check_rcffi_importable() -> str | None:
         text=True,
         check=False,
     )
-    if proc.returncode == 0:
-        lines = proc.stdout.strip().splitlines()
-        for warning in harness.probe_warnings(json.loads(lines[-1]) if lines else {}):
+    info = probe_output(proc.stdout)
+    if info is not None:
+        warnings = harness.probe_warnings(info)
+        if proc.returncode != 0:
+            warnings.append(f"the probe process ended with {describe_exit(proc.returncode)}")
+        for warning in warnings:
             print(f"conformance: WARNING: {warning}", flush=True)
         return None
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -231,11 +243,14 @@ def run_suite(suite: Suite, root: Path, args: argparse.Namespace) -> SuiteOutcom
     outcome.collected = rep.collected or []
     outcome.selected = rep.selected or []
     outcome.results.update(rep.results)
-    if rep.finished and code >= 0:
-        if code not in (0, 1, 2, 5):  # internal or usage error: no usable results
-            outcome.results[suite.name] = harness.Result(
-                suite.name, harness.FAILED, f"pytest failed ({describe_exit(code)})"
-            )
+    if rep.finished:
+        if code < 0:  # e.g. a crash in a finalizer at interpreter exit
+            message = f"pytest crashed after the tests finished ({describe_exit(code)})"
+        elif code not in (0, 1, 2, 5):  # internal or usage error: no usable results
+            message = f"pytest failed ({describe_exit(code)})"
+        else:
+            return outcome
+        outcome.results[suite.name] = harness.Result(suite.name, harness.FAILED, message)
         return outcome
     if rep.selected is None:
         outcome.results[suite.name] = harness.Result(
@@ -258,7 +273,7 @@ def rerun_remaining(
         flush=True,
     )
     deselect = WORK / f"{suite.name}.deselect.txt"
-    deselect.write_text("".join(f"{n}\n" for n in done_nodeids(root, suite, done)))
+    deselect.write_text("".join(f"{n}\n" for n in done_nodeids(suite, done)))
     report = WORK / f"{suite.name}.forked.report.jsonl"
     cmd = pytest_command(suite, root, args, report, True, deselect)
     code2, rep = run_pytest(cmd, report, SUITE_TIMEOUT)
@@ -269,9 +284,8 @@ def rerun_remaining(
             outcome.results[test_id] = harness.Result(test_id, harness.FAILED, message)
 
 
-def done_nodeids(root: Path, suite: Suite, done: set[str]) -> list[str]:
+def done_nodeids(suite: Suite, done: set[str]) -> list[str]:
     """Full node ids (relative to the sdist root) of the tests in ``done``."""
-    del root
     by_name = {f.rsplit("/", 1)[-1]: f for f in suite.files}
     out = []
     for test_id in done:
