@@ -1,0 +1,1 @@
+"""Conformance harness: run cffi's own test suites against rcffi (see README.md)."""
