@@ -242,6 +242,49 @@ impl CData {
         }
     }
 
+    /// Calls `visit` on every Python object this cdata references (for the
+    /// garbage collector).
+    pub fn traverse_refs<E>(&self, mut visit: impl FnMut(&Py<PyAny>) -> Result<(), E>) -> Result<(), E> {
+        match &self.owner {
+            Owner::Borrowed { base: Some(b) } => visit(b.as_any())?,
+            Owner::Custom { inner, free } => {
+                if let Ok(i) = inner.try_lock()
+                    && let Some(i) = i.as_ref()
+                {
+                    visit(i)?;
+                }
+                if let Some(f) = free {
+                    visit(f)?;
+                }
+            }
+            Owner::Buffer { obj, .. } | Owner::Handle { obj } => visit(obj)?,
+            Owner::Gc { orig, destructor } => {
+                visit(orig.as_any())?;
+                if let Ok(d) = destructor.try_lock()
+                    && let Some(d) = d.as_ref()
+                {
+                    visit(d)?;
+                }
+            }
+            Owner::Borrowed { base: None } | Owner::Value | Owner::Owned(_) => {}
+        }
+        if let Ok(keep) = self.keep.try_lock()
+            && let Some(map) = keep.as_ref()
+        {
+            for v in map.values() {
+                visit(v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the references that can be dropped to break a cycle.
+    pub fn clear_refs(&self) {
+        if let Ok(mut keep) = self.keep.try_lock() {
+            keep.take();
+        }
+    }
+
     /// The object kept alive for the pointer slot at `addr`, if any.
     pub fn kept_at(&self, py: Python<'_>, addr: usize) -> Option<Py<PyAny>> {
         let keep = self.keep.lock().ok()?;

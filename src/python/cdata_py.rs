@@ -580,6 +580,23 @@ impl CData {
         })
     }
 
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__<'py>(
+        slf: &Bound<'py, CData>,
+        args: &Bound<'py, pyo3::types::PyTuple>,
+        kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::python::call_py::call_cdata(slf, args, kwargs)
+    }
+
+    fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.traverse_refs(|o| visit.call(o))
+    }
+
+    fn __clear__(&self) {
+        self.clear_refs();
+    }
+
     fn __enter__<'py>(slf: &Bound<'py, CData>) -> Bound<'py, CData> {
         slf.clone()
     }

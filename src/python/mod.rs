@@ -2,6 +2,7 @@
 //! module; its `_cffi_backend` submodule mirrors cffi's backend.
 
 pub mod backend;
+pub mod call_py;
 pub mod capi;
 pub mod cdata_py;
 pub mod ctype;
@@ -29,6 +30,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
         m.add(name, v)?;
     }
     backend::register(&m)?;
+    call_py::register(&m)?;
     Ok(m)
 }
 
