@@ -134,6 +134,38 @@ impl Declarations {
         })
     }
 
+    /// Adds the declarations of `other` (`ffi.include(other)`): names this
+    /// FFI already declares differently are an error.
+    pub fn include(&mut self, other: &Declarations) -> Result<(), Error> {
+        for (name, t) in &other.typedefs {
+            match self.typedefs.get(name) {
+                Some(mine) if !std::sync::Arc::ptr_eq(mine, t) => {
+                    return Err(Error::ffi(format!(
+                        "ffi.include(): typedef '{name}' is declared differently in both FFIs"
+                    )));
+                }
+                _ => {
+                    self.typedefs.insert(name.clone(), t.clone());
+                }
+            }
+        }
+        for (k, t) in &other.tags {
+            self.tags.entry(k.clone()).or_insert_with(|| t.clone());
+        }
+        for (k, v) in &other.dots_typedefs {
+            self.dots_typedefs.entry(k.clone()).or_insert(*v);
+        }
+        for (k, v) in &other.constants {
+            self.constants.entry(k.clone()).or_insert(*v);
+        }
+        for (k, v) in &other.const_types {
+            self.const_types.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        self.partial_structs.extend(other.partial_structs.iter().cloned());
+        self.partial_enums.extend(other.partial_enums.iter().cloned());
+        Ok(())
+    }
+
     /// `ffi.list_types()`: typedef names, struct names, union names, each
     /// sorted.
     pub fn list_types(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
