@@ -21,7 +21,9 @@ fn main() {
         Some(path) => std::fs::read_to_string(path).expect("cannot read the file"),
         None => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).expect("cannot read stdin");
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .expect("cannot read stdin");
             s
         }
     };

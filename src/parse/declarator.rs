@@ -9,7 +9,8 @@
 
 use super::ast::{ArrayLen, CallConv, Param, Quals, Span, TypeExpr};
 use super::lexer::{Kw, Punct, TokKind};
-use super::parser::{Ctx, PResult, Parser};
+use super::parser::{PResult, Parser};
+use super::specs::Ctx;
 
 /// Whether a declarator names something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,7 +330,11 @@ impl Parser<'_> {
                     };
                     h += 1;
                 }
-                Op::Array { len, h: lh, span: s } => {
+                Op::Array {
+                    len,
+                    h: lh,
+                    span: s,
+                } => {
                     span = t.span().to(s);
                     t = TypeExpr::Array {
                         item: Box::new(t),

@@ -10,8 +10,8 @@
 use std::fmt::Write;
 
 use super::ast::{
-    ArrayLen, BaseType, BinaryOp, CallConv, Decl, DefineValue, Expr, ExprKind, ExternPython,
-    Field, Quals, Span, Storage, StructKind, TypeExpr, UnaryOp,
+    ArrayLen, BaseType, BinaryOp, CallConv, Decl, DefineValue, Expr, ExprKind, ExternPython, Field,
+    Quals, Span, Storage, StructKind, TypeExpr, UnaryOp,
 };
 
 /// Every declaration on its own line.
@@ -58,7 +58,12 @@ pub fn dump_decl(d: &Decl) -> String {
             init,
             span,
         } => {
-            let _ = write!(s, "variable {name}: {}{}", dump_type(ty), storage_words(storage));
+            let _ = write!(
+                s,
+                "variable {name}: {}{}",
+                dump_type(ty),
+                storage_words(storage)
+            );
             if let Some(e) = init {
                 let _ = write!(s, " = {}", dump_expr(e));
             }

@@ -5,7 +5,7 @@
 //! Every function returns the expression with the height of its tree.
 
 use super::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
-use super::lexer::{Kw, Punct, TokKind};
+use super::lexer::{Kw, Punct, TokKind, Token};
 use super::parser::{PResult, Parser};
 
 /// Binary operators with their C precedence (higher binds tighter).
@@ -84,58 +84,64 @@ impl Parser<'_> {
     fn unary(&mut self) -> PResult<(Expr, u32)> {
         let t = self.peek();
         let op = match t.kind {
-            TokKind::Punct(Punct::Minus) => Some(UnaryOp::Neg),
-            TokKind::Punct(Punct::Plus) => Some(UnaryOp::Plus),
-            TokKind::Punct(Punct::Bang) => Some(UnaryOp::Not),
-            TokKind::Punct(Punct::Tilde) => Some(UnaryOp::BitNot),
-            _ => None,
+            TokKind::Punct(Punct::Minus) => UnaryOp::Neg,
+            TokKind::Punct(Punct::Plus) => UnaryOp::Plus,
+            TokKind::Punct(Punct::Bang) => UnaryOp::Not,
+            TokKind::Punct(Punct::Tilde) => UnaryOp::BitNot,
+            TokKind::Kw(Kw::Sizeof) => return self.sizeof(t),
+            TokKind::Kw(Kw::Alignof) => return self.alignof(t),
+            TokKind::Punct(Punct::LParen) if self.is_type_start(self.peek_at(1)) => {
+                return self.cast(t);
+            }
+            _ => return self.primary(),
         };
-        if let Some(op) = op {
-            self.bump();
-            let (e, h) = self.nested_unary()?;
-            let span = t.span.to(e.span);
-            let h = self.check_height(h + 1, span)?;
-            let kind = ExprKind::Unary(op, Box::new(e));
+        self.bump();
+        let (e, h) = self.nested_unary()?;
+        let span = t.span.to(e.span);
+        let h = self.check_height(h + 1, span)?;
+        let kind = ExprKind::Unary(op, Box::new(e));
+        Ok((Expr { kind, span }, h))
+    }
+
+    /// `sizeof(type)` or `sizeof expr`.
+    fn sizeof(&mut self, t: Token) -> PResult<(Expr, u32)> {
+        self.bump();
+        if self.is_punct(Punct::LParen) && self.is_type_start(self.peek_at(1)) {
+            let (ty, th) = self.parenthesized_type("sizeof")?;
+            let span = self.span_from(t.span.start);
+            let h = self.check_height(th + 1, span)?;
+            let kind = ExprKind::SizeofType(Box::new(ty));
             return Ok((Expr { kind, span }, h));
         }
-        match t.kind {
-            TokKind::Kw(Kw::Sizeof) => {
-                self.bump();
-                if self.is_punct(Punct::LParen) && self.is_type_start(self.peek_at(1)) {
-                    let (ty, th) = self.parenthesized_type("sizeof")?;
-                    let span = self.span_from(t.span.start);
-                    let h = self.check_height(th + 1, span)?;
-                    let kind = ExprKind::SizeofType(Box::new(ty));
-                    return Ok((Expr { kind, span }, h));
-                }
-                let (e, h) = self.nested_unary()?;
-                let span = t.span.to(e.span);
-                let h = self.check_height(h + 1, span)?;
-                let kind = ExprKind::SizeofExpr(Box::new(e));
-                Ok((Expr { kind, span }, h))
-            }
-            TokKind::Kw(Kw::Alignof) => {
-                self.bump();
-                if !(self.is_punct(Punct::LParen) && self.is_type_start(self.peek_at(1))) {
-                    let word = self.text(t.span);
-                    return Err(self.unexpected(&format!("'(' and a type name after '{word}'")));
-                }
-                let (ty, th) = self.parenthesized_type("alignof")?;
-                let span = self.span_from(t.span.start);
-                let h = self.check_height(th + 1, span)?;
-                let kind = ExprKind::AlignofType(Box::new(ty));
-                Ok((Expr { kind, span }, h))
-            }
-            TokKind::Punct(Punct::LParen) if self.is_type_start(self.peek_at(1)) => {
-                let (ty, th) = self.parenthesized_type("cast")?;
-                let (e, eh) = self.nested_unary()?;
-                let span = t.span.to(e.span);
-                let h = self.check_height(th.max(eh) + 1, span)?;
-                let kind = ExprKind::Cast(Box::new(ty), Box::new(e));
-                Ok((Expr { kind, span }, h))
-            }
-            _ => self.primary(),
+        let (e, h) = self.nested_unary()?;
+        let span = t.span.to(e.span);
+        let h = self.check_height(h + 1, span)?;
+        let kind = ExprKind::SizeofExpr(Box::new(e));
+        Ok((Expr { kind, span }, h))
+    }
+
+    /// `alignof(type)` in its various spellings.
+    fn alignof(&mut self, t: Token) -> PResult<(Expr, u32)> {
+        self.bump();
+        if !(self.is_punct(Punct::LParen) && self.is_type_start(self.peek_at(1))) {
+            let word = self.text(t.span);
+            return Err(self.unexpected(&format!("'(' and a type name after '{word}'")));
         }
+        let (ty, th) = self.parenthesized_type("alignof")?;
+        let span = self.span_from(t.span.start);
+        let h = self.check_height(th + 1, span)?;
+        let kind = ExprKind::AlignofType(Box::new(ty));
+        Ok((Expr { kind, span }, h))
+    }
+
+    /// `(type) operand`.
+    fn cast(&mut self, t: Token) -> PResult<(Expr, u32)> {
+        let (ty, th) = self.parenthesized_type("cast")?;
+        let (e, eh) = self.nested_unary()?;
+        let span = t.span.to(e.span);
+        let h = self.check_height(th.max(eh) + 1, span)?;
+        let kind = ExprKind::Cast(Box::new(ty), Box::new(e));
+        Ok((Expr { kind, span }, h))
     }
 
     /// A unary operand, one recursion level deeper.
@@ -163,26 +169,35 @@ impl Parser<'_> {
             TokKind::Int(v) | TokKind::Char(v) => ExprKind::Int(v),
             TokKind::Float(f) => ExprKind::Float(f),
             TokKind::Ident => ExprKind::Ident(self.text(t.span).to_owned()),
-            TokKind::Punct(Punct::LParen) => {
-                self.bump();
-                let (mut e, h) = self.expr()?;
-                self.expect_punct(Punct::RParen, ")", "to close the parenthesized expression")?;
-                e.span = self.span_from(t.span.start);
-                return Ok((e, h));
-            }
+            TokKind::Punct(Punct::LParen) => return self.parenthesized(t),
             TokKind::Kw(Kw::Extension) => {
                 self.bump();
                 return self.nested_unary();
             }
-            TokKind::Str => {
-                return Err(self.err_at(
-                    t,
-                    "string literals are not supported in constant expressions",
-                ));
-            }
-            _ => return Err(self.unexpected("an expression")),
+            _ => return Err(self.not_an_expression(t)),
         };
         self.bump();
         Ok((Expr { kind, span: t.span }, 1))
+    }
+
+    /// `( expr )`: the expression, its span widened to the parentheses.
+    fn parenthesized(&mut self, open: Token) -> PResult<(Expr, u32)> {
+        self.bump();
+        let (mut e, h) = self.expr()?;
+        self.expect_punct(Punct::RParen, ")", "to close the parenthesized expression")?;
+        e.span = self.span_from(open.span.start);
+        Ok((e, h))
+    }
+
+    #[cold]
+    fn not_an_expression(&self, t: Token) -> super::error::ParseError {
+        if t.kind == TokKind::Str {
+            self.err_at(
+                t,
+                "string literals are not supported in constant expressions",
+            )
+        } else {
+            self.unexpected("an expression")
+        }
     }
 }

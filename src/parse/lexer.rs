@@ -168,13 +168,14 @@ pub fn lex(src: &str, lines: Option<&mut LineMap>) -> Result<Lexed, ParseError> 
         if lx.pos >= lx.bytes.len() {
             break;
         }
-        if lx.bytes[lx.pos] == b'#' && lx.at_line_start {
-            if let Some(map) = lines.as_deref_mut() {
-                if let Some(d) = preproc::directive(&mut lx, map)? {
-                    defines.push((tokens.len(), d));
-                }
-                continue;
+        if lx.bytes[lx.pos] == b'#'
+            && lx.at_line_start
+            && let Some(map) = lines.as_deref_mut()
+        {
+            if let Some(d) = preproc::directive(&mut lx, map)? {
+                defines.push((tokens.len(), d));
             }
+            continue;
         }
         lx.at_line_start = false;
         tokens.push(lx.token()?);
@@ -222,7 +223,11 @@ impl<'s> Lexer<'s> {
 
     /// The length of a backslash-newline at `pos` (0 if there is none).
     fn continuation_len(&self, pos: usize) -> usize {
-        match (self.bytes.get(pos), self.bytes.get(pos + 1), self.bytes.get(pos + 2)) {
+        match (
+            self.bytes.get(pos),
+            self.bytes.get(pos + 1),
+            self.bytes.get(pos + 2),
+        ) {
             (Some(b'\\'), Some(b'\n'), _) => 2,
             (Some(b'\\'), Some(b'\r'), Some(b'\n')) => 3,
             _ => 0,
@@ -421,9 +426,12 @@ impl<'s> Lexer<'s> {
                     self.pos,
                 );
             }
-            parse_float(text)
-                .map(TokKind::Float)
-                .ok_or_else(|| ParseError::new(format!("invalid floating literal '{text}'"), Span::new(start, self.pos)))
+            parse_float(text).map(TokKind::Float).ok_or_else(|| {
+                ParseError::new(
+                    format!("invalid floating literal '{text}'"),
+                    Span::new(start, self.pos),
+                )
+            })
         } else {
             parse_int(text)
                 .map(TokKind::Int)
@@ -496,7 +504,11 @@ impl<'s> Lexer<'s> {
             b'x' => {
                 let mut v: u32 = 0;
                 let digits_start = self.pos;
-                while let Some(d) = self.bytes.get(self.pos).and_then(|&d| (d as char).to_digit(16)) {
+                while let Some(d) = self
+                    .bytes
+                    .get(self.pos)
+                    .and_then(|&d| (d as char).to_digit(16))
+                {
                     v = v.saturating_mul(16).saturating_add(d);
                     self.pos += 1;
                 }
@@ -553,7 +565,13 @@ pub fn parse_int(text: &str) -> Result<i128, String> {
     };
     let ndigits = digits_and_suffix
         .bytes()
-        .take_while(|b| if radix == 16 { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+        .take_while(|b| {
+            if radix == 16 {
+                b.is_ascii_hexdigit()
+            } else {
+                b.is_ascii_digit()
+            }
+        })
         .count();
     let (digits, suffix) = digits_and_suffix.split_at(ndigits);
     if digits.is_empty() {
@@ -580,7 +598,10 @@ pub fn parse_int(text: &str) -> Result<i128, String> {
 /// Parses a decimal floating literal with an optional `f`/`l` suffix.
 fn parse_float(text: &str) -> Option<f64> {
     let body = text.strip_suffix(['f', 'F', 'l', 'L']).unwrap_or(text);
-    if !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if !body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     body.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -615,7 +636,12 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokKind> {
-        lex(src, None).unwrap().tokens.into_iter().map(|t| t.kind).collect()
+        lex(src, None)
+            .unwrap()
+            .tokens
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
@@ -652,18 +678,23 @@ mod tests {
                 TokKind::Eof
             ]
         );
-        assert_eq!(kinds("'\\n' '\\x41' '\\101' 'é'")[..4], [
-            TokKind::Char(10),
-            TokKind::Char(65),
-            TokKind::Char(65),
-            TokKind::Char(233)
-        ]);
+        assert_eq!(
+            kinds("'\\n' '\\x41' '\\101' 'é'")[..4],
+            [
+                TokKind::Char(10),
+                TokKind::Char(65),
+                TokKind::Char(65),
+                TokKind::Char(233)
+            ]
+        );
         assert_eq!(kinds("/* a */ x // b \\\n still comment\n y").len(), 3);
     }
 
     #[test]
     fn lexer_errors() {
-        for bad in ["'ab'", "''", "'a", "\"abc", "/* x", "@", "é", "1.5.5e", "0x1p3", "'\\q'", "a # b"] {
+        for bad in [
+            "'ab'", "''", "'a", "\"abc", "/* x", "@", "é", "1.5.5e", "0x1p3", "'\\q'", "a # b",
+        ] {
             assert!(lex(bad, None).is_err(), "{bad}");
         }
     }

@@ -14,6 +14,7 @@ mod expr;
 mod lexer;
 mod parser;
 mod preproc;
+mod specs;
 #[cfg(test)]
 mod tests;
 pub mod typedefs;
@@ -38,7 +39,10 @@ pub fn parse_cdef(src: &str, typedefs: &dyn TypedefNames) -> Result<ParsedSource
 
 /// Parses a type name as given to `ffi.new`, `ffi.cast`, `ffi.typeof`...:
 /// an abstract declarator such as `"int(*)[5]"` or `"struct foo *"`.
-pub fn parse_type_name(src: &str, typedefs: &dyn TypedefNames) -> Result<ast::TypeExpr, ParseError> {
+pub fn parse_type_name(
+    src: &str,
+    typedefs: &dyn TypedefNames,
+) -> Result<ast::TypeExpr, ParseError> {
     parser::parse_type_name(src, typedefs)
 }
 

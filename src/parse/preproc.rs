@@ -98,12 +98,23 @@ fn line_marker(
 /// `#define NAME value`, `#` already consumed.
 fn define(lx: &mut Lexer<'_>, hash: Span) -> Result<Decl, ParseError> {
     let name_tok = match lx.directive_token()? {
-        Some(t @ Token { kind: TokKind::Ident | TokKind::Kw(_), .. }) => t,
+        Some(
+            t @ Token {
+                kind: TokKind::Ident | TokKind::Kw(_),
+                ..
+            },
+        ) => t,
         Some(t) => {
-            return Err(ParseError::new("expected a macro name after '#define'", t.span));
+            return Err(ParseError::new(
+                "expected a macro name after '#define'",
+                t.span,
+            ));
         }
         None => {
-            return Err(ParseError::new("expected a macro name after '#define'", hash));
+            return Err(ParseError::new(
+                "expected a macro name after '#define'",
+                hash,
+            ));
         }
     };
     let text = |s: Span| &lx.src[s.start as usize..s.end as usize];
@@ -114,15 +125,41 @@ fn define(lx: &mut Lexer<'_>, hash: Span) -> Result<Decl, ParseError> {
     }
     let end = value.last().map_or(name_tok.span, |t| t.span);
     let span = hash.to(end);
+    if let Some(open) = value.first()
+        && open.kind == TokKind::Punct(Punct::LParen)
+        && open.span.start == name_tok.span.end
+    {
+        return Err(ParseError::new(
+            "function-like macros are not supported in cdef(): only \
+             '#define NAME <integer literal>' and '#define NAME ...'",
+            name_tok.span.to(open.span),
+        ));
+    }
     let parsed = match value.as_slice() {
-        [Token { kind: TokKind::Punct(Punct::Ellipsis), .. }] => Some(DefineValue::Dots),
-        [Token { kind: TokKind::Int(v), span }] => Some(DefineValue::Int {
+        [
+            Token {
+                kind: TokKind::Punct(Punct::Ellipsis),
+                ..
+            },
+        ] => Some(DefineValue::Dots),
+        [
+            Token {
+                kind: TokKind::Int(v),
+                span,
+            },
+        ] => Some(DefineValue::Int {
             text: text(*span).to_owned(),
             value: *v,
         }),
         [
-            Token { kind: TokKind::Punct(Punct::Minus), span: minus },
-            Token { kind: TokKind::Int(v), span: lit },
+            Token {
+                kind: TokKind::Punct(Punct::Minus),
+                span: minus,
+            },
+            Token {
+                kind: TokKind::Int(v),
+                span: lit,
+            },
         ] if minus.end == lit.start => Some(DefineValue::Int {
             text: text(minus.to(*lit)).to_owned(),
             value: -*v,
