@@ -10,7 +10,7 @@ use std::iter::Peekable;
 use std::vec::IntoIter;
 
 use super::ParsedSource;
-use super::ast::{Decl, ExternPython, Span, TypeExpr};
+use super::ast::{BaseType, Decl, ExternPython, Span, StructKind, TypeExpr};
 use super::declarator::Mode;
 use super::error::{LineMap, ParseError};
 use super::lexer::{self, Kw, Punct, TokKind, Token};
@@ -157,8 +157,16 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An error at token `t`; at the end of input, the error points just
+    /// after the last token (more useful than a trailing empty line).
     pub fn err_at(&self, t: Token, msg: impl Into<String>) -> ParseError {
-        ParseError::new(msg, t.span)
+        let span = if t.kind == TokKind::Eof {
+            let end = self.prev_end() as usize;
+            Span::new(end, end)
+        } else {
+            t.span
+        };
+        ParseError::new(msg, span)
     }
 
     /// An "expected X, found Y" error at the current token.
@@ -240,6 +248,16 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Can the current token start a (named) declarator?
+    fn declarator_may_start(&self) -> bool {
+        matches!(
+            self.peek().kind,
+            TokKind::Ident
+                | TokKind::Punct(Punct::Star | Punct::LParen)
+                | TokKind::Kw(Kw::Stdcall | Kw::Cdecl | Kw::Attribute)
+        )
     }
 
     /// Is `t` the start of a type name (for casts and `sizeof(type)`)?
@@ -353,6 +371,14 @@ impl<'a> Parser<'a> {
                 "declaration does not declare anything",
                 span,
             ));
+        }
+        if specs.is_tag() && !self.declarator_may_start() {
+            let what = match &specs.base {
+                BaseType::Enum(_) => "enum",
+                BaseType::Struct(d) if d.kind == StructKind::Union => "union",
+                _ => "struct",
+            };
+            return Err(self.unexpected(&format!("';' after {what} declaration")));
         }
         let mut first = true;
         loop {

@@ -265,7 +265,7 @@ fn error_spans_point_at_the_token() {
     let src = "struct s { int a;\n";
     let e = err(src);
     assert_eq!(e.message, "unexpected end of input in struct body");
-    assert_eq!(e.span.start as usize, src.len());
+    assert_eq!(e.span.start as usize, src.len() - 1);
     let src = "int f(int, foo);";
     let e = err(src);
     assert_eq!(e.message, "unknown type name 'foo'");
