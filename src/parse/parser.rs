@@ -448,30 +448,47 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The value after `=`: a constant expression; string literals and
-    /// `{ ... }` initializers are skipped (cdef() ignores them), giving
-    /// `None`.
+    /// The value after `=`.  A constant expression gives `Some`.
+    /// Initializers that cdef() ignores — strings, `{ ... }` lists, `&x`,
+    /// `a.b`, `a[1]` — are skipped up to the next `,` or `;` outside
+    /// brackets, giving `None`.
     fn initializer(&mut self) -> PResult<Option<super::ast::Expr>> {
-        if self.peek().kind == TokKind::Str {
-            while self.peek().kind == TokKind::Str {
-                self.bump();
-            }
-            return Ok(None);
-        }
-        if self.is_punct(Punct::LBrace) {
-            let open = self.bump();
-            let mut level = 1usize;
-            while level > 0 {
-                let t = self.bump();
-                match t.kind {
-                    TokKind::Punct(Punct::LBrace) => level += 1,
-                    TokKind::Punct(Punct::RBrace) => level -= 1,
-                    TokKind::Eof => return Err(self.err_at(open, "unterminated '{' initializer")),
-                    _ => {}
+        let (pos, depth) = (self.pos, self.depth);
+        let err = match self.expr() {
+            Ok((e, _)) => return Ok(Some(e)),
+            Err(e) => e,
+        };
+        self.pos = pos;
+        self.depth = depth;
+        let mut closers: Vec<Punct> = Vec::new();
+        let mut ignorable = false;
+        loop {
+            let t = self.peek();
+            match t.kind {
+                TokKind::Punct(Punct::Comma | Punct::Semi) if closers.is_empty() => break,
+                TokKind::Punct(Punct::LParen) => closers.push(Punct::RParen),
+                TokKind::Punct(Punct::LBracket) => {
+                    ignorable = true;
+                    closers.push(Punct::RBracket);
                 }
+                TokKind::Punct(Punct::LBrace) => {
+                    ignorable = true;
+                    closers.push(Punct::RBrace);
+                }
+                TokKind::Punct(p @ (Punct::RParen | Punct::RBracket | Punct::RBrace)) => {
+                    if closers.pop() != Some(p) {
+                        return Err(err);
+                    }
+                }
+                TokKind::Punct(Punct::Amp | Punct::Dot) | TokKind::Str => ignorable = true,
+                TokKind::Eof => return Err(err),
+                _ => {}
             }
-            return Ok(None);
+            self.bump();
         }
-        Ok(Some(self.expr()?.0))
+        if !ignorable {
+            return Err(err);
+        }
+        Ok(None)
     }
 }

@@ -558,6 +558,15 @@ fn misc_declarations() {
     assert_eq!(ok("int f(const void);"), "function f: (fn int ())");
     assert_eq!(ok("int a[] = {1, {2}};"), "variable a: (array int [])");
     assert_eq!(
+        ok("static void *p = &x, *q = (void *)&y[2], *r = \"s\" + 1;"),
+        "variable p: (ptr void) [static]\nvariable q: (ptr void) [static]\nvariable r: (ptr void) [static]"
+    );
+    assert!(parse_cdef("int x = 1 +;", &Predefined).is_err());
+    assert!(parse_cdef("int x = 5 6;", &Predefined).is_err());
+    assert!(parse_cdef("int x = ;", &Predefined).is_err());
+    assert!(parse_cdef("int x = {1, 2;", &Predefined).is_err());
+    assert!(parse_cdef("int x = &(1;", &Predefined).is_err());
+    assert_eq!(
         ok("struct s { int a;; struct t; };"),
         "tag struct s {a: int; struct t}"
     );
