@@ -1,6 +1,8 @@
 //! Dumps the declarations of a cdef source (a file, or stdin).
 //!
 //! `cargo run --example cdef_dump -- FILE` or `... -- --type "int(*)[5]"`.
+//! `... -- --batch` reads NUL-separated sources from stdin and prints one
+//! line per source, `OK` or `ERR message` (to compare with cffi).
 
 use std::io::Read;
 
@@ -13,6 +15,17 @@ fn main() {
             match parse_type_name(t, &Predefined) {
                 Ok(ty) => println!("{t} => {}", dump::dump_type(&ty)),
                 Err(e) => println!("{t} => error: {}", render_error(t, &e)),
+            }
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--batch") {
+        let mut all = String::new();
+        std::io::stdin().read_to_string(&mut all).expect("cannot read stdin");
+        for src in all.split('\0') {
+            match parse_cdef(src, &Predefined) {
+                Ok(_) => println!("OK"),
+                Err(e) => println!("ERR {}", e.message.replace('\n', " ")),
             }
         }
         return;
