@@ -50,10 +50,8 @@ class FFI(_backend.FFI):
             raise TypeError("cdef() argument must be a string")
         if packed and pack not in (None, 1):
             raise ValueError("'packed' and 'pack' cannot be used together")
-        if packed:
-            pack = 1
         with self._lock:
-            self._cdef(csource, override=override, packed=False, pack=pack)
+            self._cdef(csource, override=override, packed=packed, pack=pack)
             self._cdefsources.append(csource)
 
     def include(self, ffi_to_include: FFI) -> None:

@@ -657,6 +657,22 @@ pub unsafe fn write_field(
     }
 }
 
+/// How many bytes from the field's offset hold its bits (only those are
+/// read or written, so a bitfield at the end of a packed struct never
+/// touches memory past it).
+fn bitfield_bytes(shift: u32, bits: u32) -> usize {
+    (shift + bits).div_ceil(8) as usize
+}
+
+/// Whether a bitfield of this type holds signed values (`char` follows
+/// the platform's signedness of `char`).
+fn bitfield_signed(p: &Primitive) -> bool {
+    match p.family {
+        PrimFamily::Char => !cfg!(any(target_arch = "arm", target_arch = "aarch64")),
+        _ => p.is_signed(),
+    }
+}
+
 /// # Safety
 /// `addr` must be valid for the field's unit.
 unsafe fn write_bitfield(
@@ -670,15 +686,9 @@ unsafe fn write_bitfield(
         .ty
         .storage_primitive()
         .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
-    let value = if p.family == PrimFamily::Char {
-        match v.cast::<PyBytes>().map(|b| b.as_bytes().to_vec()) {
-            Ok(b) if b.len() == 1 => i128::from(b[0]),
-            _ => return Err(bad_init(&f.ty, "bytes of length 1", v)),
-        }
-    } else {
-        as_integer(v)?
-    };
-    let (lo, hi) = if p.is_signed() {
+    // A `char` bitfield holds a small integer, as in cffi.
+    let value = as_integer(v)?;
+    let (lo, hi) = if bitfield_signed(p) {
         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
     } else {
         (0, (1i128 << bits) - 1)
@@ -689,11 +699,12 @@ unsafe fn write_bitfield(
         )));
     }
     let mask = ((1u128 << bits) - 1) << shift;
-    // SAFETY: the unit of p.size bytes at addr is within the struct.
+    let n = bitfield_bytes(shift, bits);
+    // SAFETY: the n bytes holding the field's bits are within the struct.
     unsafe {
-        let old = raw::read_int(addr, p.size, false) as u128;
+        let old = raw::read_uint_le(addr, n);
         let new = (old & !mask) | (((value as u128) << shift) & mask);
-        raw::write_int(addr, p.size, new as i128);
+        raw::write_uint_le(addr, n, new);
     }
     Ok(())
 }
@@ -713,17 +724,14 @@ pub unsafe fn read_bitfield<'py>(
         .ty
         .storage_primitive()
         .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
-    // SAFETY: the unit of p.size bytes at addr is within the struct.
-    let unit = unsafe { raw::read_int(addr, p.size, false) } as u128;
+    // SAFETY: the bytes holding the field's bits are within the struct.
+    let unit = unsafe { raw::read_uint_le(addr, bitfield_bytes(shift, bits)) };
     let raw_v = (unit >> shift) & ((1u128 << bits) - 1);
-    let v = if p.is_signed() && raw_v >> (bits - 1) & 1 == 1 {
+    let v = if bitfield_signed(p) && raw_v >> (bits - 1) & 1 == 1 {
         raw_v as i128 - (1i128 << bits)
     } else {
         raw_v as i128
     };
-    if p.family == PrimFamily::Char {
-        return Ok(PyBytes::new(py, &[v as u8]).into_any());
-    }
     if p.family == PrimFamily::Bool {
         return Ok(PyBool::new(py, v != 0).to_owned().into_any());
     }

@@ -313,13 +313,17 @@ impl Builder<'_> {
         let (offset, shift) = match self.opts.rules {
             BitfieldRules::GccX86 | BitfieldRules::GccArm => {
                 let arm = self.opts.rules == BitfieldRules::GccArm;
+                let natural = decl.ty.align().unwrap_or(1);
                 if bits == 0 {
-                    self.bitpos = round_up(self.bitpos, natural_align * 8);
+                    // `:0` aligns to the type's own alignment, whatever the
+                    // packing.
+                    self.bitpos = round_up(self.bitpos, natural * 8);
                     if arm {
                         self.align = self.align.max(natural_align);
                     }
                     return Ok(());
                 }
+                let relaxed = self.opts.packed || self.opts.pack > 0;
                 let mut start = self.bitpos / 8 / natural_align * natural_align;
                 if self.bitpos - start * 8 + bits > size * 8 {
                     if self.opts.packed {
@@ -328,8 +332,14 @@ impl Builder<'_> {
                              bits in the previous field"
                         )));
                     }
-                    self.bitpos = round_up(self.bitpos, natural_align * 8);
-                    start = self.bitpos / 8;
+                    if relaxed {
+                        // Under `#pragma pack`, gcc never moves a bitfield:
+                        // it is read from the byte where it starts.
+                        start = self.bitpos / 8;
+                    } else {
+                        self.bitpos = round_up(self.bitpos, natural_align * 8);
+                        start = self.bitpos / 8;
+                    }
                 }
                 if named || arm {
                     self.align = self.align.max(natural_align);

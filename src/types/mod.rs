@@ -133,13 +133,14 @@ impl CType {
         }
     }
 
-    /// `sizeof`, or `None` for void, functions, open arrays and structs
-    /// that are not completed yet.
+    /// `sizeof`, or `None` for void, open arrays and structs that are
+    /// not completed yet.  A function ctype is a function *pointer* (as in
+    /// cffi), so it has the size of a pointer.
     pub fn size(&self) -> Option<usize> {
         match &self.kind {
-            Kind::Void | Kind::Function(_) => None,
+            Kind::Void => None,
             Kind::Primitive(p) => Some(p.size),
-            Kind::Pointer(_) => Some(size_of::<usize>()),
+            Kind::Pointer(_) | Kind::Function(_) => Some(size_of::<usize>()),
             Kind::Array { item, len } => Some(item.size()?.checked_mul((*len)?)?),
             Kind::Struct(s) => s.layout().map(|l| l.size),
             Kind::Enum(e) => e.base.size(),
@@ -149,9 +150,9 @@ impl CType {
     /// `alignof`, or `None` where it is unknown (as for [`CType::size`]).
     pub fn align(&self) -> Option<usize> {
         match &self.kind {
-            Kind::Void | Kind::Function(_) => None,
+            Kind::Void => None,
             Kind::Primitive(p) => Some(p.align),
-            Kind::Pointer(_) => Some(align_of::<usize>()),
+            Kind::Pointer(_) | Kind::Function(_) => Some(align_of::<usize>()),
             Kind::Array { item, .. } => item.align(),
             Kind::Struct(s) => s.layout().map(|l| l.align),
             Kind::Enum(e) => e.base.align(),
