@@ -52,10 +52,31 @@ HANDWRITTEN = [
 
 
 def _random_struct(rng: random.Random, i: int) -> str:
-    types = ["char", "short", "int", "long", "long long", "float", "double", "void *",
-             "unsigned char", "signed char", "unsigned short", "unsigned int", "_Bool"]
-    int_types = ["char", "short", "int", "long long", "unsigned char", "unsigned short",
-                 "unsigned int", "signed char"]
+    types = [
+        "char",
+        "short",
+        "int",
+        "long",
+        "long long",
+        "float",
+        "double",
+        "void *",
+        "unsigned char",
+        "signed char",
+        "unsigned short",
+        "unsigned int",
+        "_Bool",
+    ]
+    int_types = [
+        "char",
+        "short",
+        "int",
+        "long long",
+        "unsigned char",
+        "unsigned short",
+        "unsigned int",
+        "signed char",
+    ]
     fields = []
     for j in range(rng.randint(1, 7)):
         if rng.random() < 0.3:
@@ -130,15 +151,13 @@ def _probe_source(c_decls: list[str], prelude: str, ffi: rcffi.FFI) -> str:
                     lines.append(f"  {tag} s; memset(&s, 0, sizeof s); s.{name} = {value};")
                     lines.append(f'  printf("{tag} .{name}={value}");')
                     lines.append(
-                        '  for (size_t i = 0; i < sizeof s; i++) '
+                        "  for (size_t i = 0; i < sizeof s; i++) "
                         'printf(" %02x", ((unsigned char *)&s)[i]);'
                     )
                     lines.append('  printf("\\n");')
                     lines.append("}")
             else:
-                lines.append(
-                    f'printf("{tag} .{name} offset %zu\\n", offsetof({tag}, {name}));'
-                )
+                lines.append(f'printf("{tag} .{name} offset %zu\\n", offsetof({tag}, {name}));')
     lines += ["return 0;", "}"]
     return "\n".join(lines)
 
@@ -166,7 +185,9 @@ def _compile_and_run(tmp_path, source: str) -> list[str]:
     exe = tmp_path / "probe"
     c.write_text(source)
     subprocess.run([CC, "-w", "-o", str(exe), str(c)], check=True, capture_output=True)
-    return subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.splitlines()
+    return subprocess.run(
+        [str(exe)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
 
 
 @pytest.mark.parametrize(
@@ -202,6 +223,6 @@ def test_layouts_match_gcc(tmp_path, mode):
         c_decls = decls
     expected = _compile_and_run(tmp_path, _probe_source(c_decls, prelude, ffi))
     got = _rcffi_lines(decls, ffi)
-    mismatches = [(e, g) for e, g in zip(expected, got) if e != g]
     assert len(expected) == len(got)
+    mismatches = [(e, g) for e, g in zip(expected, got, strict=True) if e != g]
     assert not mismatches, "\n".join(f"gcc:   {e}\nrcffi: {g}" for e, g in mismatches[:10])

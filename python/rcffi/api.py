@@ -8,7 +8,8 @@ adds the rest on top of the same backend.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _rcffi
 from ._rcffi import CDefError, FFIError
@@ -120,9 +121,7 @@ class FFI(_backend.FFI):
                 ctype = self.typeof(self.getctype(ctype.item, f"[{length}]"))
             elif ctype.kind not in ("pointer", "array"):
                 raise TypeError(f"expected a pointer or array ctype, got {ctype.cname!r}")
-            size = (
-                self.sizeof(ctype.item) if ctype.kind == "pointer" else self.sizeof(ctype)
-            )
+            size = self.sizeof(ctype.item) if ctype.kind == "pointer" else self.sizeof(ctype)
             mem = alloc(size)
             if mem is None or not isinstance(mem, self.CData):
                 raise TypeError("alloc() must return a cdata pointer, not " + type(mem).__name__)

@@ -62,6 +62,8 @@ pub struct Declarations {
     /// Structs declared with `...;` in their body.
     pub partial_structs: HashSet<String>,
     pub partial_enums: HashSet<String>,
+    /// Globals whose type only API mode can complete (`int a[...];`).
+    pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
     pub extern_python: HashMap<String, FunctionDecl>,
     pub variables: HashMap<String, VariableDecl>,
@@ -159,10 +161,15 @@ impl Declarations {
             self.constants.entry(k.clone()).or_insert(*v);
         }
         for (k, v) in &other.const_types {
-            self.const_types.entry(k.clone()).or_insert_with(|| v.clone());
+            self.const_types
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
-        self.partial_structs.extend(other.partial_structs.iter().cloned());
-        self.partial_enums.extend(other.partial_enums.iter().cloned());
+        self.partial_structs
+            .extend(other.partial_structs.iter().cloned());
+        self.partial_enums
+            .extend(other.partial_enums.iter().cloned());
+        self.api_only.extend(other.api_only.iter().cloned());
         Ok(())
     }
 

@@ -91,7 +91,8 @@ impl<'a> Resolver<'a> {
             }
             TypeExpr::Array { item, len, span } => {
                 let item_ty = self.resolve_type(item)?;
-                if matches!(item_ty.kind, Kind::Function(_)) && matches!(**item, TypeExpr::Function { .. })
+                if matches!(item_ty.kind, Kind::Function(_))
+                    && matches!(**item, TypeExpr::Function { .. })
                 {
                     return Err(Located::at(
                         Error::cdef("an array of functions is not a valid type"),
@@ -119,7 +120,10 @@ impl<'a> Resolver<'a> {
                                 Some(n)
                             }
                             _ => {
-                                return Err(Located::at(Error::overflow("array length too large"), e.span));
+                                return Err(Located::at(
+                                    Error::overflow("array length too large"),
+                                    e.span,
+                                ));
                             }
                         }
                     }
@@ -187,15 +191,26 @@ impl<'a> Resolver<'a> {
             }
             let res = match **result {
                 TypeExpr::Function { span, .. } => {
-                    return Err(Located::at(Error::cdef("a function cannot return a function"), span));
+                    return Err(Located::at(
+                        Error::cdef("a function cannot return a function"),
+                        span,
+                    ));
                 }
                 TypeExpr::Array { span, .. } => {
-                    return Err(Located::at(Error::cdef("a function cannot return an array"), span));
+                    return Err(Located::at(
+                        Error::cdef("a function cannot return an array"),
+                        span,
+                    ));
                 }
                 _ => self.resolve_type(result)?,
             };
             let _ = span;
-            Ok(intern::function(args, &res, *variadic, callconv_abi(*callconv)))
+            Ok(intern::function(
+                args,
+                &res,
+                *variadic,
+                callconv_abi(*callconv),
+            ))
         })();
         self.allow_function = saved;
         result
@@ -209,8 +224,12 @@ impl<'a> Resolver<'a> {
     ) -> Result<TypeRef, Located> {
         match base {
             BaseType::Void => Ok(intern::void()),
-            BaseType::Primitive(name) => intern::primitive_named(name)
-                .ok_or_else(|| Located::at(Error::cdef(format!("unknown primitive type '{name}'")), span)),
+            BaseType::Primitive(name) => intern::primitive_named(name).ok_or_else(|| {
+                Located::at(
+                    Error::cdef(format!("unknown primitive type '{name}'")),
+                    span,
+                )
+            }),
             BaseType::Named(name) => self.named(name, span),
             BaseType::Struct(def) => self.struct_type(def, typedef_name),
             BaseType::Enum(def) => self.enum_type(def, typedef_name),
@@ -242,8 +261,9 @@ impl<'a> Resolver<'a> {
         match name {
             "bool" => Ok(intern::prim("_Bool")),
             "FILE" => Ok(self.decls.file_type()),
-            _ => intern::primitive_named(name)
-                .ok_or_else(|| Located::at(Error::cdef(format!("unknown type name '{name}'")), span)),
+            _ => intern::primitive_named(name).ok_or_else(|| {
+                Located::at(Error::cdef(format!("unknown type name '{name}'")), span)
+            }),
         }
     }
 
@@ -254,7 +274,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn struct_type(&mut self, def: &StructDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
+    fn struct_type(
+        &mut self,
+        def: &StructDef,
+        typedef_name: Option<&str>,
+    ) -> Result<TypeRef, Located> {
         let is_union = def.kind == StructKind::Union;
         let ty = match &def.name {
             Some(name) => {
@@ -292,7 +316,7 @@ impl<'a> Resolver<'a> {
         let Some(body) = &def.body else {
             return Ok(ty);
         };
-        if body.partial {
+        if body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty)) {
             // The layout is the compiler's to tell (API mode).
             self.decls.partial_structs.insert(ty.cname().to_owned());
             return Ok(ty);
@@ -304,7 +328,13 @@ impl<'a> Resolver<'a> {
                 Some(e) => {
                     let v = self.eval_int(e)?;
                     Some(usize::try_from(v).map_err(|_| {
-                        Located::at(Error::cdef(format!("negative width in bit-field '{}'", f.name.as_deref().unwrap_or(""))), e.span)
+                        Located::at(
+                            Error::cdef(format!(
+                                "negative width in bit-field '{}'",
+                                f.name.as_deref().unwrap_or("")
+                            )),
+                            e.span,
+                        )
                     })?)
                 }
                 None => None,
@@ -369,7 +399,9 @@ impl<'a> Resolver<'a> {
         };
         if body.partial {
             for item in &body.items {
-                self.decls.constants.insert(item.name.clone(), Constant::Unresolved);
+                self.decls
+                    .constants
+                    .insert(item.name.clone(), Constant::Unresolved);
             }
             let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
             self.decls.partial_enums.insert(cname);
@@ -479,7 +511,9 @@ impl<'a> Resolver<'a> {
                                 (Value::Int(i), Some(p)) if p.is_integer() => {
                                     Constant::Int(wrap_to(i, p.size, p.is_signed()))
                                 }
-                                (Value::Int(i), Some(p)) if p.is_float() => Constant::Float(i as f64),
+                                (Value::Int(i), Some(p)) if p.is_float() => {
+                                    Constant::Float(i as f64)
+                                }
                                 (Value::Float(f), Some(p)) if p.is_float() => Constant::Float(f),
                                 (v, _) => match v {
                                     Value::Int(i) => Constant::Int(i),
@@ -493,11 +527,21 @@ impl<'a> Resolver<'a> {
                     self.decls.const_types.insert(name.clone(), cty);
                     return self.define_constant(name, c, *span);
                 }
+                if has_dots_length(ty) {
+                    // `int a[...];`: the length is the compiler's to tell.
+                    self.decls.api_only.insert(name.clone());
+                    return Ok(());
+                }
                 let vty = self.resolve_type(ty)?;
                 if vty.is_void() {
-                    return Err(Located::at(Error::cdef(format!("variable '{name}' declared void")), *span));
+                    return Err(Located::at(
+                        Error::cdef(format!("variable '{name}' declared void")),
+                        *span,
+                    ));
                 }
-                self.decls.variables.insert(name.clone(), VariableDecl { ty: vty, is_const });
+                self.decls
+                    .variables
+                    .insert(name.clone(), VariableDecl { ty: vty, is_const });
                 self.decls.order.push(name.clone());
                 Ok(())
             }
@@ -534,6 +578,19 @@ impl<'a> Resolver<'a> {
         }
         self.decls.typedefs.insert(name.to_owned(), t);
         Ok(())
+    }
+}
+
+/// Whether a `[...]` length appears in `t` (outside of parameter lists).
+fn has_dots_length(t: &TypeExpr) -> bool {
+    match t {
+        TypeExpr::Array {
+            len: ArrayLen::Dots,
+            ..
+        } => true,
+        TypeExpr::Array { item, .. } => has_dots_length(item),
+        TypeExpr::Pointer { pointee, .. } => has_dots_length(pointee),
+        TypeExpr::Base { .. } | TypeExpr::Function { .. } => false,
     }
 }
 

@@ -65,7 +65,13 @@ impl Inline {
 }
 
 /// The Python `_cffi_backend._CDataBase` object.
-#[pyclass(name = "_CDataBase", module = "_cffi_backend", subclass, frozen, weakref)]
+#[pyclass(
+    name = "_CDataBase",
+    module = "_cffi_backend",
+    subclass,
+    frozen,
+    weakref
+)]
 pub struct CData {
     pub ty: TypeRef,
     ptr: AtomicPtr<u8>,
@@ -244,7 +250,10 @@ impl CData {
 
     /// Calls `visit` on every Python object this cdata references (for the
     /// garbage collector).
-    pub fn traverse_refs<E>(&self, mut visit: impl FnMut(&Py<PyAny>) -> Result<(), E>) -> Result<(), E> {
+    pub fn traverse_refs<E>(
+        &self,
+        mut visit: impl FnMut(&Py<PyAny>) -> Result<(), E>,
+    ) -> Result<(), E> {
         match &self.owner {
             Owner::Borrowed { base: Some(b) } => visit(b.as_any())?,
             Owner::Custom { inner, free } => {

@@ -52,7 +52,11 @@ pub fn as_integer(v: &Bound<'_, PyAny>) -> PyResult<i128> {
         };
     }
     if v.hasattr("__index__")? || v.hasattr("__int__")? {
-        let i = v.call_method0(if v.hasattr("__index__")? { "__index__" } else { "__int__" })?;
+        let i = v.call_method0(if v.hasattr("__index__")? {
+            "__index__"
+        } else {
+            "__int__"
+        })?;
         if let Ok(i) = i.cast::<PyInt>() {
             return int_value(i);
         }
@@ -197,7 +201,11 @@ pub unsafe fn write_primitive(
                     _ => return Err(bad_init(ty, "bytes of length 1", v)),
                 }
             } else if let Ok(cd) = v.cast::<CData>()
-                && cd.get().ty.primitive().is_some_and(|q| q.family == PrimFamily::Char)
+                && cd
+                    .get()
+                    .ty
+                    .primitive()
+                    .is_some_and(|q| q.family == PrimFamily::Char)
             {
                 let addr = cd.get().ptr()?;
                 // SAFETY: a char cdata holds one byte.
@@ -221,7 +229,11 @@ pub unsafe fn write_primitive(
         PrimFamily::LongDouble => {
             // A long double cdata is copied bit for bit (no rounding).
             if let Ok(cd) = v.cast::<CData>()
-                && cd.get().ty.primitive().is_some_and(|q| q.family == PrimFamily::LongDouble)
+                && cd
+                    .get()
+                    .ty
+                    .primitive()
+                    .is_some_and(|q| q.family == PrimFamily::LongDouble)
             {
                 let src = cd.get().ptr()?;
                 // SAFETY: both hold a long double of p.size bytes.
@@ -258,7 +270,12 @@ pub fn as_complex(v: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
             let addr = cd.ptr()?;
             let half = p.size / 2;
             // SAFETY: a complex cdata holds two floats of `half` bytes.
-            return Ok(unsafe { (raw::read_float(addr, half), raw::read_float(addr.add(half), half)) });
+            return Ok(unsafe {
+                (
+                    raw::read_float(addr, half),
+                    raw::read_float(addr.add(half), half),
+                )
+            });
         }
     }
     if v.hasattr("__complex__")? {
@@ -318,7 +335,10 @@ pub unsafe fn read_primitive<'py>(
             }
             PrimFamily::Complex => {
                 let half = p.size / 2;
-                let (re, im) = (raw::read_float(addr, half), raw::read_float(addr.add(half), half));
+                let (re, im) = (
+                    raw::read_float(addr, half),
+                    raw::read_float(addr.add(half), half),
+                );
                 PyComplex::from_doubles(py, re, im).into_any()
             }
         })
@@ -354,7 +374,10 @@ pub unsafe fn read<'py>(
         // SAFETY: forwarded to the caller's guarantee.
         Kind::Primitive(p) => unsafe { read_primitive(py, p, ty, addr) },
         Kind::Enum(e) => {
-            let p = e.base.primitive().ok_or_else(|| PyTypeError::new_err("bad enum"))?;
+            let p = e
+                .base
+                .primitive()
+                .ok_or_else(|| PyTypeError::new_err("bad enum"))?;
             // SAFETY: forwarded to the caller's guarantee.
             unsafe { read_primitive(py, p, ty, addr) }
         }
@@ -395,7 +418,10 @@ pub unsafe fn write(
         // SAFETY: forwarded to the caller's guarantee.
         Kind::Primitive(p) => unsafe { write_primitive(p, ty, addr, v) },
         Kind::Enum(e) => {
-            let p = e.base.primitive().ok_or_else(|| PyTypeError::new_err("bad enum"))?;
+            let p = e
+                .base
+                .primitive()
+                .ok_or_else(|| PyTypeError::new_err("bad enum"))?;
             if v.is_instance_of::<PyString>() {
                 return Err(bad_init(ty, "integer", v));
             }
@@ -440,7 +466,10 @@ fn pointer_item_of(t: &TypeRef) -> Option<TypeRef> {
 
 /// The address to store for `v` in a pointer of type `ty`, and the object
 /// to keep alive with it.
-pub fn pointer_value(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<(*const u8, Option<Py<PyAny>>)> {
+pub fn pointer_value(
+    ty: &TypeRef,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<(*const u8, Option<Py<PyAny>>)> {
     if v.is_none() {
         return Ok((std::ptr::null(), None));
     }
@@ -479,7 +508,10 @@ unsafe fn write_array(
 ) -> PyResult<()> {
     let isize_ = item.size().unwrap_or(0);
     let too_many = |got: usize| {
-        PyIndexError::new_err(format!("too many initializers for '{}' (got {got})", ty.cname()))
+        PyIndexError::new_err(format!(
+            "too many initializers for '{}' (got {got})",
+            ty.cname()
+        ))
     };
     if let Ok(list) = v.cast::<PyList>() {
         let n = list.len();
@@ -506,7 +538,10 @@ unsafe fn write_array(
     let item_prim = item.primitive();
     if let (Ok(b), Some(p)) = (v.cast::<PyBytes>(), item_prim)
         && p.size == 1
-        && matches!(p.family, PrimFamily::Char | PrimFamily::Signed | PrimFamily::Unsigned | PrimFamily::Bool)
+        && matches!(
+            p.family,
+            PrimFamily::Char | PrimFamily::Signed | PrimFamily::Unsigned | PrimFamily::Bool
+        )
     {
         let bytes = b.as_bytes();
         if len.is_some_and(|l| bytes.len() > l) {
@@ -682,10 +717,9 @@ unsafe fn write_bitfield(
     bits: u32,
     v: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let p = f
-        .ty
-        .storage_primitive()
-        .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
+    let p =
+        f.ty.storage_primitive()
+            .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
     // A `char` bitfield holds a small integer, as in cffi.
     let value = as_integer(v)?;
     let (lo, hi) = if bitfield_signed(p) {
@@ -720,10 +754,9 @@ pub unsafe fn read_bitfield<'py>(
     shift: u32,
     bits: u32,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let p = f
-        .ty
-        .storage_primitive()
-        .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
+    let p =
+        f.ty.storage_primitive()
+            .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
     // SAFETY: the bytes holding the field's bits are within the struct.
     let unit = unsafe { raw::read_uint_le(addr, bitfield_bytes(shift, bits)) };
     let raw_v = (unit >> shift) & ((1u128 << bits) - 1);

@@ -144,7 +144,11 @@ fn x87_to_f64(b: &[u8; 10]) -> f64 {
         return sign * 0.0;
     }
     if exp == 0x7fff {
-        return if mant << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+        return if mant << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
     }
     // value = mant * 2^(exp - 16383 - 63), scaled in two steps so that
     // results near the subnormal range do not underflow early.
@@ -161,7 +165,14 @@ fn f64_to_x87(v: f64) -> [u8; 10] {
     let (e, m): (u16, u64) = if exp == 0 && frac == 0 {
         (0, 0)
     } else if exp == 0x7ff {
-        (0x7fff, if frac == 0 { 1 << 63 } else { (1 << 63) | (1 << 62) })
+        (
+            0x7fff,
+            if frac == 0 {
+                1 << 63
+            } else {
+                (1 << 63) | (1 << 62)
+            },
+        )
     } else if exp == 0 {
         // Subnormal double: normalise.
         let shift = frac.leading_zeros() - 11;

@@ -229,7 +229,11 @@ pub enum DefineValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decl {
     /// `typedef <ty> name;` (one `Decl` per declarator).
-    Typedef { name: String, ty: TypeExpr, span: Span },
+    Typedef {
+        name: String,
+        ty: TypeExpr,
+        span: Span,
+    },
     /// A function prototype `ret name(params);`.
     Function {
         name: String,

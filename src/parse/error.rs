@@ -68,11 +68,15 @@ impl LineMap {
         let mut map = LineMap::new(src);
         for (i, line) in src.lines().enumerate() {
             let t = line.trim_start();
-            let Some(rest) = t.strip_prefix('#') else { continue };
+            let Some(rest) = t.strip_prefix('#') else {
+                continue;
+            };
             let rest = rest.trim_start();
             let rest = rest.strip_prefix("line").unwrap_or(rest).trim_start();
             let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let Ok(n) = digits.parse::<u32>() else { continue };
+            let Ok(n) = digits.parse::<u32>() else {
+                continue;
+            };
             let after = rest[digits.len()..].trim_start();
             let file = after
                 .strip_prefix('"')

@@ -42,7 +42,11 @@ pub fn new_pointer_type<'py>(py: Python<'py>, ctype: &CT<'py>) -> PyResult<CT<'p
 
 #[pyfunction]
 #[pyo3(signature = (ptrtype, length))]
-pub fn new_array_type<'py>(py: Python<'py>, ptrtype: &CT<'py>, length: &Bound<'py, PyAny>) -> PyResult<CT<'py>> {
+pub fn new_array_type<'py>(
+    py: Python<'py>,
+    ptrtype: &CT<'py>,
+    length: &Bound<'py, PyAny>,
+) -> PyResult<CT<'py>> {
     let pt = &ptrtype.get().t;
     let Kind::Pointer(item) = &pt.kind else {
         return Err(PyTypeError::new_err("first arg must be a pointer ctype"));
@@ -60,9 +64,17 @@ pub fn new_array_type<'py>(py: Python<'py>, ptrtype: &CT<'py>, length: &Bound<'p
         if n < 0 {
             return Err(PyValueError::new_err("negative array length"));
         }
-        match usize::try_from(n).ok().filter(|n| isize_.checked_mul(*n).is_some_and(|s| s <= isize::MAX as usize)) {
+        match usize::try_from(n).ok().filter(|n| {
+            isize_
+                .checked_mul(*n)
+                .is_some_and(|s| s <= isize::MAX as usize)
+        }) {
             Some(n) => Some(n),
-            None => return Err(pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")),
+            None => {
+                return Err(pyo3::exceptions::PyOverflowError::new_err(
+                    "array size would overflow a ssize_t",
+                ));
+            }
         }
     };
     ctype_obj(py, &intern::array(item, len))
@@ -106,21 +118,38 @@ pub fn complete_struct_or_union(
         )));
     };
     if info.layout().is_some() {
-        return Err(PyTypeError::new_err(format!("'{}' is already completed", t.cname())));
+        return Err(PyTypeError::new_err(format!(
+            "'{}' is already completed",
+            t.cname()
+        )));
     }
     let mut decls = Vec::new();
     for item in fields.try_iter()? {
         let item = item?;
-        let tuple = item.cast::<PyTuple>().map_err(|_| PyTypeError::new_err("fields must be a list of tuples"))?;
+        let tuple = item
+            .cast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("fields must be a list of tuples"))?;
         if tuple.len() < 2 || tuple.len() > 4 {
-            return Err(PyTypeError::new_err("a field is (name, ctype[, bitsize[, offset]])"));
+            return Err(PyTypeError::new_err(
+                "a field is (name, ctype[, bitsize[, offset]])",
+            ));
         }
         let name: String = tuple.get_item(0)?.extract()?;
         let fty = tuple.get_item(1)?.cast::<PyCType>()?.get().t.clone();
-        let bits: i64 = if tuple.len() > 2 { tuple.get_item(2)?.extract()? } else { -1 };
-        let offset: i64 = if tuple.len() > 3 { tuple.get_item(3)?.extract()? } else { -1 };
+        let bits: i64 = if tuple.len() > 2 {
+            tuple.get_item(2)?.extract()?
+        } else {
+            -1
+        };
+        let offset: i64 = if tuple.len() > 3 {
+            tuple.get_item(3)?.extract()?
+        } else {
+            -1
+        };
         if bits < -1 {
-            return Err(PyValueError::new_err(format!("negative bit size for field '{name}'")));
+            return Err(PyValueError::new_err(format!(
+                "negative bit size for field '{name}'"
+            )));
         }
         decls.push(FieldDecl {
             name,
@@ -211,7 +240,9 @@ pub fn new_enum_type<'py>(
     }
     let base = basetype.get().t.clone();
     let Some(p) = base.primitive().filter(|p| p.is_integer()) else {
-        return Err(PyTypeError::new_err("expected a primitive signed or unsigned base type"));
+        return Err(PyTypeError::new_err(
+            "expected a primitive signed or unsigned base type",
+        ));
     };
     let (lo, hi) = p.int_range();
     let mut items = Vec::with_capacity(values.len());
@@ -258,12 +289,16 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 #[pyfunction]
 pub fn alignof(ctype: &CT<'_>) -> PyResult<usize> {
     let t = &ctype.get().t;
-    t.align().ok_or_else(|| PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname())))
+    t.align().ok_or_else(|| {
+        PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname()))
+    })
 }
 
 #[pyfunction(name = "typeof")]
 pub fn typeof_<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<CT<'py>> {
-    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let c = cdata
+        .cast::<CData>()
+        .map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
     ctype_obj(py, &c.get().ty)
 }
 
@@ -273,7 +308,11 @@ pub fn getcname(ctype: &CT<'_>, replace_with: &str) -> String {
 }
 
 /// The field or item that `typeoffsetof(ctype, key)` designates.
-pub fn type_offset(t: &TypeRef, key: &Bound<'_, PyAny>, following: bool) -> PyResult<(TypeRef, usize)> {
+pub fn type_offset(
+    t: &TypeRef,
+    key: &Bound<'_, PyAny>,
+    following: bool,
+) -> PyResult<(TypeRef, usize)> {
     let st = match &t.kind {
         Kind::Struct(_) if !following => Some(t.clone()),
         Kind::Pointer(i) if i.is_struct() && following => Some(i.clone()),
@@ -287,12 +326,19 @@ pub fn type_offset(t: &TypeRef, key: &Bound<'_, PyAny>, following: bool) -> PyRe
             )));
         };
         let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
-            return Err(PyTypeError::new_err(format!("struct/union is opaque: '{}'", st.cname())));
+            return Err(PyTypeError::new_err(format!(
+                "struct/union is opaque: '{}'",
+                st.cname()
+            )));
         };
         let name = name.to_cow()?;
-        let f = layout.field(&name).ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+        let f = layout
+            .field(&name)
+            .ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
         if f.bitsize.is_some() {
-            return Err(PyTypeError::new_err(format!("not supported for bitfields: field '{name}'")));
+            return Err(PyTypeError::new_err(format!(
+                "not supported for bitfields: field '{name}'"
+            )));
         }
         return Ok((f.ty.clone(), f.offset));
     }
@@ -311,7 +357,9 @@ pub fn type_offset(t: &TypeRef, key: &Bound<'_, PyAny>, following: bool) -> PyRe
     if i < 0 {
         return Err(PyValueError::new_err("negative index"));
     }
-    let off = (i as usize).checked_mul(size).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("index too large"))?;
+    let off = (i as usize)
+        .checked_mul(size)
+        .ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("index too large"))?;
     Ok((item, off))
 }
 
@@ -346,8 +394,12 @@ pub fn rawaddressof<'py>(
         )));
     }
     let addr = c.ptr()?.wrapping_offset(offset);
-    let keeper = CData::keeper(cdata).and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
-    Bound::new(py, CData::new(t.clone(), addr, 0, Owner::Borrowed { base: keeper }))
+    let keeper = CData::keeper(cdata)
+        .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
+    Bound::new(
+        py,
+        CData::new(t.clone(), addr, 0, Owner::Borrowed { base: keeper }),
+    )
 }
 
 /// The number of items and extra bytes `newp` must allocate for `init`.
@@ -365,7 +417,8 @@ fn array_length_from_init(item: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<u
         return Ok(b.as_bytes().len() + 1);
     }
     if let Ok(s) = init.cast::<PyString>()
-        && let Some(p) = prim.filter(|p| matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32))
+        && let Some(p) =
+            prim.filter(|p| matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32))
     {
         return Ok(convert::encode_wide(&s.to_cow()?, p).len() + 1);
     }
@@ -374,7 +427,9 @@ fn array_length_from_init(item: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<u
         if n < 0 {
             return Err(PyValueError::new_err("negative array length"));
         }
-        return usize::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t"));
+        return usize::try_from(n).map_err(|_| {
+            pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
+        });
     }
     Err(PyTypeError::new_err(format!(
         "expected new array length or list/tuple/str, not {}",
@@ -400,10 +455,18 @@ fn varsize_struct_size(st: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<Option
         d.get_item(&last.name)?
     } else if let Ok(l) = init.cast::<PyList>() {
         let n = layout.fields.len();
-        if l.len() == n { Some(l.get_item(n - 1)?) } else { None }
+        if l.len() == n {
+            Some(l.get_item(n - 1)?)
+        } else {
+            None
+        }
     } else if let Ok(t) = init.cast::<PyTuple>() {
         let n = layout.fields.len();
-        if t.len() == n { Some(t.get_item(n - 1)?) } else { None }
+        if t.len() == n {
+            Some(t.get_item(n - 1)?)
+        } else {
+            None
+        }
     } else {
         None
     };
@@ -411,7 +474,11 @@ fn varsize_struct_size(st: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<Option
         return Ok(None);
     };
     let n = array_length_from_init(item, &value)?;
-    let extra = item.size().unwrap_or(0).checked_mul(n).ok_or_else(|| PyValueError::new_err("array too big"))?;
+    let extra = item
+        .size()
+        .unwrap_or(0)
+        .checked_mul(n)
+        .ok_or_else(|| PyValueError::new_err("array too big"))?;
     Ok(Some(layout.size.max(last.offset + extra)))
 }
 
@@ -424,8 +491,12 @@ pub fn owned_cdata<'py>(
     len: usize,
     clear: bool,
 ) -> PyResult<Bound<'py, CData>> {
-    let alloc = Allocation::zeroed(size, align, clear)
-        .ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate {size} bytes for '{}'", ty.cname())))?;
+    let alloc = Allocation::zeroed(size, align, clear).ok_or_else(|| {
+        pyo3::exceptions::PyMemoryError::new_err(format!(
+            "cannot allocate {size} bytes for '{}'",
+            ty.cname()
+        ))
+    })?;
     let ptr = alloc.ptr();
     let cd = CData::new(ty, ptr, len, Owner::Owned(Mutex::new(Some(alloc))));
     let init = PyClassInitializer::from(cd).add_subclass(CDataOwn);
@@ -433,7 +504,10 @@ pub fn owned_cdata<'py>(
 }
 
 /// `ffi.new` / `newp`: allocation size, item count and type for `init`.
-pub fn newp_layout(t: &TypeRef, init: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, usize, usize)> {
+pub fn newp_layout(
+    t: &TypeRef,
+    init: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(usize, usize, usize)> {
     match &t.kind {
         Kind::Pointer(item) => {
             if item.is_void() || item.size().is_none() {
@@ -462,9 +536,14 @@ pub fn newp_layout(t: &TypeRef, init: Option<&Bound<'_, PyAny>>) -> PyResult<(us
                     )));
                 }
             };
-            let size = isz.checked_mul(n).filter(|s| *s <= isize::MAX as usize).ok_or_else(|| {
-                pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
-            })?;
+            let size = isz
+                .checked_mul(n)
+                .filter(|s| *s <= isize::MAX as usize)
+                .ok_or_else(|| {
+                    pyo3::exceptions::PyOverflowError::new_err(
+                        "array size would overflow a ssize_t",
+                    )
+                })?;
             Ok((size, item.align().unwrap_or(1), n))
         }
         _ => Err(PyTypeError::new_err(format!(
@@ -502,7 +581,11 @@ pub fn newp_init(cd: &Bound<'_, CData>, init: &Bound<'_, PyAny>) -> PyResult<()>
 
 #[pyfunction]
 #[pyo3(signature = (ctype, init=None))]
-pub fn newp<'py>(py: Python<'py>, ctype: &CT<'py>, init: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, CData>> {
+pub fn newp<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    init: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, CData>> {
     let t = &ctype.get().t;
     let (size, align, len) = newp_layout(t, init)?;
     let cd = owned_cdata(py, t.clone(), size, align, len, true)?;
@@ -513,14 +596,22 @@ pub fn newp<'py>(py: Python<'py>, ctype: &CT<'py>, init: Option<&Bound<'py, PyAn
 }
 
 /// `ffi.cast` / `cast`.
-pub fn cast_to<'py>(py: Python<'py>, t: &TypeRef, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+pub fn cast_to<'py>(
+    py: Python<'py>,
+    t: &TypeRef,
+    v: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, CData>> {
     match &t.kind {
         Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => {
             let addr: usize = if let Ok(c) = v.cast::<CData>() {
                 let c = c.get();
                 match &c.ty.kind {
                     Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => c.ptr()? as usize,
-                    _ if c.ty.storage_primitive().is_some_and(|p| p.is_integer() || p.is_char_like()) => {
+                    _ if c
+                        .ty
+                        .storage_primitive()
+                        .is_some_and(|p| p.is_integer() || p.is_char_like()) =>
+                    {
                         convert::as_integer(v)? as usize
                     }
                     _ => {
@@ -541,10 +632,20 @@ pub fn cast_to<'py>(py: Python<'py>, t: &TypeRef, v: &Bound<'py, PyAny>) -> PyRe
                 .ok()
                 .and_then(CData::keeper)
                 .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
-            Bound::new(py, CData::new(t.clone(), addr as *mut u8, 0, Owner::Borrowed { base: keeper }))
+            Bound::new(
+                py,
+                CData::new(
+                    t.clone(),
+                    addr as *mut u8,
+                    0,
+                    Owner::Borrowed { base: keeper },
+                ),
+            )
         }
         Kind::Primitive(_) | Kind::Enum(_) => {
-            let p = t.storage_primitive().ok_or_else(|| PyTypeError::new_err("bad enum"))?;
+            let p = t
+                .storage_primitive()
+                .ok_or_else(|| PyTypeError::new_err("bad enum"))?;
             let mut bytes = [0u8; 16];
             cast_scalar(p, t, v, bytes.as_mut_ptr())?;
             Bound::new(py, CData::value(t.clone(), bytes))
@@ -556,7 +657,12 @@ pub fn cast_to<'py>(py: Python<'py>, t: &TypeRef, v: &Bound<'py, PyAny>) -> PyRe
     }
 }
 
-fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, out: *mut u8) -> PyResult<()> {
+fn cast_scalar(
+    p: &'static types::Primitive,
+    t: &TypeRef,
+    v: &Bound<'_, PyAny>,
+    out: *mut u8,
+) -> PyResult<()> {
     // The source value as an integer or a float.
     enum Num {
         I(i128),
@@ -570,7 +676,9 @@ fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, 
                 let addr = c.ptr()?;
                 match q.family {
                     // SAFETY: a primitive cdata holds a value of its type.
-                    PrimFamily::Float | PrimFamily::LongDouble => Num::F(unsafe { convert::read_primitive_f64(q, addr) }),
+                    PrimFamily::Float | PrimFamily::LongDouble => {
+                        Num::F(unsafe { convert::read_primitive_f64(q, addr) })
+                    }
                     PrimFamily::Complex => {
                         let (re, im) = convert::as_complex(v)?;
                         Num::C(re, im)
@@ -579,8 +687,10 @@ fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, 
                     _ => Num::I(unsafe { raw::read_int(addr, q.size, q.is_signed()) }),
                 }
             }
-            None if matches!(c.ty.kind, Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. })
-                && (p.is_integer() || p.is_char_like()) =>
+            None if matches!(
+                c.ty.kind,
+                Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. }
+            ) && (p.is_integer() || p.is_char_like()) =>
             {
                 Num::I(c.ptr()? as usize as i128)
             }
@@ -630,12 +740,22 @@ fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, 
             PrimFamily::Float => match num {
                 Num::I(i) => raw::write_float(out, p.size, i as f64),
                 Num::F(f) => raw::write_float(out, p.size, f),
-                Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+                Num::C(..) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "cannot cast a complex to ctype '{}'",
+                        t.cname()
+                    )));
+                }
             },
             PrimFamily::LongDouble => match num {
                 Num::I(i) => raw::write_long_double(out, p.size, i as f64),
                 Num::F(f) => raw::write_long_double(out, p.size, f),
-                Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+                Num::C(..) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "cannot cast a complex to ctype '{}'",
+                        t.cname()
+                    )));
+                }
             },
             PrimFamily::Complex => {
                 let (re, im) = match num {
@@ -661,10 +781,17 @@ fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, 
                         if f.is_finite() {
                             f as i128
                         } else {
-                            return Err(PyValueError::new_err(format!("cannot convert {f} to an integer")));
+                            return Err(PyValueError::new_err(format!(
+                                "cannot convert {f} to an integer"
+                            )));
                         }
                     }
-                    Num::C(..) => return Err(PyTypeError::new_err(format!("cannot cast a complex to ctype '{}'", t.cname()))),
+                    Num::C(..) => {
+                        return Err(PyTypeError::new_err(format!(
+                            "cannot cast a complex to ctype '{}'",
+                            t.cname()
+                        )));
+                    }
                 };
                 raw::write_int(out, p.size, i);
             }
@@ -674,17 +801,32 @@ fn cast_scalar(p: &'static types::Primitive, t: &TypeRef, v: &Bound<'_, PyAny>, 
 }
 
 #[pyfunction]
-pub fn cast<'py>(py: Python<'py>, ctype: &CT<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+pub fn cast<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, CData>> {
     cast_to(py, &ctype.get().t, value)
 }
 
 /// `ffi.string` / `string`.
 #[pyfunction]
 #[pyo3(signature = (cdata, maxlen=-1))]
-pub fn string<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) -> PyResult<Bound<'py, PyAny>> {
-    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+pub fn string<'py>(
+    py: Python<'py>,
+    cdata: &Bound<'py, PyAny>,
+    maxlen: isize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let c = cdata
+        .cast::<CData>()
+        .map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
     let me = c.get();
-    let bad = || PyTypeError::new_err(format!("string(): unexpected cdata '{}' argument", me.ty.cname()));
+    let bad = || {
+        PyTypeError::new_err(format!(
+            "string(): unexpected cdata '{}' argument",
+            me.ty.cname()
+        ))
+    };
     match &me.ty.kind {
         Kind::Pointer(item) | Kind::Array { item, .. } => {
             let Some(p) = item.storage_primitive() else {
@@ -700,7 +842,11 @@ pub fn string<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) ->
                     super::cdata_py::cdata_repr(c)?
                 )));
             }
-            let mut max = if maxlen < 0 { usize::MAX } else { maxlen as usize };
+            let mut max = if maxlen < 0 {
+                usize::MAX
+            } else {
+                maxlen as usize
+            };
             if let Some(n) = me.array_len() {
                 max = max.min(n);
             }
@@ -722,7 +868,9 @@ pub fn string<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) ->
                 return Ok(PyString::new(py, &String::from_utf16_lossy(&u16s)).into_any());
             }
             for u in units {
-                s.push(char::from_u32(u).ok_or_else(|| PyValueError::new_err(format!("character 0x{u:x} out of range")))?);
+                s.push(char::from_u32(u).ok_or_else(|| {
+                    PyValueError::new_err(format!("character 0x{u:x} out of range"))
+                })?);
             }
             Ok(PyString::new(py, &s).into_any())
         }
@@ -744,20 +892,34 @@ pub fn string<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) ->
 
 /// `ffi.unpack` / `unpack`.
 #[pyfunction]
-pub fn unpack<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, length: isize) -> PyResult<Bound<'py, PyAny>> {
-    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+pub fn unpack<'py>(
+    py: Python<'py>,
+    cdata: &Bound<'py, PyAny>,
+    length: isize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let c = cdata
+        .cast::<CData>()
+        .map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
     let me = c.get();
     let Some(item) = me.ty.item().cloned() else {
-        return Err(PyTypeError::new_err(format!("expected a pointer or array, got '{}'", me.ty.cname())));
+        return Err(PyTypeError::new_err(format!(
+            "expected a pointer or array, got '{}'",
+            me.ty.cname()
+        )));
     };
     if length < 0 {
         return Err(PyValueError::new_err("negative array length"));
     }
     let n = length as usize;
-    let size = item.size().filter(|_| !item.is_void()).ok_or_else(|| unknown_size(&item))?;
+    let size = item
+        .size()
+        .filter(|_| !item.is_void())
+        .ok_or_else(|| unknown_size(&item))?;
     let addr = me.ptr()?;
     if addr.is_null() && n > 0 {
-        return Err(PyRuntimeError::new_err("cannot use unpack() on a NULL pointer"));
+        return Err(PyRuntimeError::new_err(
+            "cannot use unpack() on a NULL pointer",
+        ));
     }
     if let Some(p) = item.primitive() {
         if p.family == PrimFamily::Char {
@@ -772,7 +934,10 @@ pub fn unpack<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>, length: isize) ->
             let s: String = if p.family == PrimFamily::Char16 {
                 String::from_utf16_lossy(&units.iter().map(|u| *u as u16).collect::<Vec<_>>())
             } else {
-                units.iter().map(|u| char::from_u32(*u).unwrap_or('\u{fffd}')).collect()
+                units
+                    .iter()
+                    .map(|u| char::from_u32(*u).unwrap_or('\u{fffd}'))
+                    .collect()
             };
             return Ok(PyString::new(py, &s).into_any());
         }
@@ -813,7 +978,9 @@ pub fn from_buffer_impl<'py>(
         }
     };
     if obj.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err("from_buffer() cannot return the address of a unicode object"));
+        return Err(PyTypeError::new_err(
+            "from_buffer() cannot return the address of a unicode object",
+        ));
     }
     let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
     if require_writable && buf.readonly() {
@@ -823,7 +990,9 @@ pub fn from_buffer_impl<'py>(
         )));
     }
     if !buf.is_c_contiguous() {
-        return Err(PyTypeError::new_err("from_buffer() needs a contiguous buffer"));
+        return Err(PyTypeError::new_err(
+            "from_buffer() needs a contiguous buffer",
+        ));
     }
     let nbytes = buf.len_bytes();
     let ptr = buf.buf_ptr() as *mut u8;
@@ -891,7 +1060,9 @@ pub fn gcp<'py>(
 pub fn release_cdata(cdata: &Bound<'_, CData>) -> PyResult<()> {
     let me = cdata.get();
     match &me.owner {
-        Owner::Owned(_) | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => me.release(cdata.py()),
+        Owner::Owned(_) | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => {
+            me.release(cdata.py())
+        }
         _ => Err(PyValueError::new_err(
             "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or \
              ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
@@ -901,19 +1072,35 @@ pub fn release_cdata(cdata: &Bound<'_, CData>) -> PyResult<()> {
 
 #[pyfunction]
 pub fn release(cdata: &Bound<'_, PyAny>) -> PyResult<()> {
-    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let c = cdata
+        .cast::<CData>()
+        .map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
     release_cdata(c)
 }
 
 #[pyfunction]
-pub fn newp_handle<'py>(py: Python<'py>, ctype: &CT<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+pub fn newp_handle<'py>(
+    py: Python<'py>,
+    ctype: &CT<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, CData>> {
     let t = &ctype.get().t;
     if !t.item().is_some_and(|i| i.is_void()) || !t.is_pointer() {
-        return Err(PyTypeError::new_err(format!("needs 'void *', got '{}'", t.cname())));
+        return Err(PyTypeError::new_err(format!(
+            "needs 'void *', got '{}'",
+            t.cname()
+        )));
     }
     let cd = Bound::new(
         py,
-        CData::new(t.clone(), std::ptr::null_mut(), 0, Owner::Handle { obj: obj.clone().unbind() }),
+        CData::new(
+            t.clone(),
+            std::ptr::null_mut(),
+            0,
+            Owner::Handle {
+                obj: obj.clone().unbind(),
+            },
+        ),
     )?;
     let addr = cd.as_ptr() as usize;
     cd.get().set_ptr(addr as *mut u8);
@@ -923,14 +1110,21 @@ pub fn newp_handle<'py>(py: Python<'py>, ctype: &CT<'py>, obj: &Bound<'py, PyAny
 
 #[pyfunction]
 pub fn from_handle<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let c = cdata.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
+    let c = cdata
+        .cast::<CData>()
+        .map_err(|_| PyTypeError::new_err("expected a 'cdata' object"))?;
     let me = c.get();
     if !me.ty.is_pointer() && !me.ty.is_array() {
-        return Err(PyTypeError::new_err(format!("expected a 'cdata' pointer, got '{}'", me.ty.cname())));
+        return Err(PyTypeError::new_err(format!(
+            "expected a 'cdata' pointer, got '{}'",
+            me.ty.cname()
+        )));
     }
     let addr = me.ptr()? as usize;
     if addr == 0 {
-        return Err(PyRuntimeError::new_err("cannot use from_handle() on NULL pointer"));
+        return Err(PyRuntimeError::new_err(
+            "cannot use from_handle() on NULL pointer",
+        ));
     }
     if !crate::memory::cdata::is_live_handle(addr) {
         return Err(PyRuntimeError::new_err(format!(
@@ -952,7 +1146,12 @@ pub fn set_errno(value: i32) {
 }
 
 #[pyfunction]
-pub fn _get_types(py: Python<'_>) -> (Bound<'_, pyo3::types::PyType>, Bound<'_, pyo3::types::PyType>) {
+pub fn _get_types(
+    py: Python<'_>,
+) -> (
+    Bound<'_, pyo3::types::PyType>,
+    Bound<'_, pyo3::types::PyType>,
+) {
     (py.get_type::<CData>(), py.get_type::<PyCType>())
 }
 
@@ -981,29 +1180,46 @@ pub fn memmove(dest: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, n: isize) -> PyR
 
 /// The address behind a cdata or a buffer object, checking its size for
 /// buffers.  The returned hold keeps a buffer exported during the copy.
-fn buffer_address(obj: &Bound<'_, PyAny>, writable: bool, n: usize) -> PyResult<(*mut u8, Option<pyo3::buffer::PyUntypedBuffer>)> {
+fn buffer_address(
+    obj: &Bound<'_, PyAny>,
+    writable: bool,
+    n: usize,
+) -> PyResult<(*mut u8, Option<pyo3::buffer::PyUntypedBuffer>)> {
     if let Ok(c) = obj.cast::<CData>() {
         let me = c.get();
         if !(me.ty.is_pointer() || me.ty.is_array()) {
-            return Err(PyTypeError::new_err(format!("expected a pointer or array cdata, got cdata '{}'", me.ty.cname())));
+            return Err(PyTypeError::new_err(format!(
+                "expected a pointer or array cdata, got cdata '{}'",
+                me.ty.cname()
+            )));
         }
         let p = me.ptr()?;
         if p.is_null() && n > 0 {
-            return Err(PyRuntimeError::new_err("cannot use memmove() on a NULL pointer"));
+            return Err(PyRuntimeError::new_err(
+                "cannot use memmove() on a NULL pointer",
+            ));
         }
         if let Some(size) = me.data_size().filter(|_| me.ty.is_array())
             && n > size
         {
-            return Err(PyValueError::new_err(format!("memmove() of {n} bytes overflows cdata '{}' of {size} bytes", me.ty.cname())));
+            return Err(PyValueError::new_err(format!(
+                "memmove() of {n} bytes overflows cdata '{}' of {size} bytes",
+                me.ty.cname()
+            )));
         }
         return Ok((p, None));
     }
     if obj.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err("expected a cdata or a buffer object, not str"));
+        return Err(PyTypeError::new_err(
+            "expected a cdata or a buffer object, not str",
+        ));
     }
     let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
     if writable && buf.readonly() {
-        return Err(PyTypeError::new_err(format!("'{}' is a read-only buffer", obj.get_type().name()?)));
+        return Err(PyTypeError::new_err(format!(
+            "'{}' is a read-only buffer",
+            obj.get_type().name()?
+        )));
     }
     if buf.len_bytes() < n {
         return Err(PyValueError::new_err(format!(

@@ -24,7 +24,9 @@ pub fn generic_getattr<'py>(
 pub fn handle_object(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> {
     use crate::memory::cdata::{CData, Owner, is_live_handle};
     if !is_live_handle(addr) {
-        return Err(pyo3::exceptions::PyRuntimeError::new_err("not a live handle"));
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "not a live handle",
+        ));
     }
     // SAFETY: `addr` is in the registry of live handles, so it is the
     // address of a CData object that has not been deallocated (its Drop

@@ -20,7 +20,10 @@ enum Sel {
 
 fn item_size(t: &TypeRef, of: &TypeRef) -> PyResult<usize> {
     t.size().filter(|_| !t.is_void()).ok_or_else(|| {
-        PyTypeError::new_err(format!("cdata '{}' points to items of unknown size", of.cname()))
+        PyTypeError::new_err(format!(
+            "cdata '{}' points to items of unknown size",
+            of.cname()
+        ))
     })
 }
 
@@ -101,7 +104,9 @@ impl CData {
             Kind::Primitive(_) | Kind::Enum(_) => {
                 let addr = me.ptr()?;
                 // SAFETY: a primitive cdata's address holds its value.
-                Ok(Some(unsafe { convert::read(slf.py(), &me.ty, addr, Some(slf))? }))
+                Ok(Some(unsafe {
+                    convert::read(slf.py(), &me.ty, addr, Some(slf))?
+                }))
             }
             _ => Ok(None),
         }
@@ -190,7 +195,10 @@ impl CData {
                     None => format!("{i}"),
                 });
             }
-            if me_ty.primitive().is_some_and(|p| p.family == PrimFamily::LongDouble) {
+            if me_ty
+                .primitive()
+                .is_some_and(|p| p.family == PrimFamily::LongDouble)
+            {
                 let addr = me.ptr()?;
                 // SAFETY: a long double cdata holds a long double.
                 let f = unsafe { raw::read_long_double(addr, me_ty.size().unwrap_or(16)) };
@@ -224,7 +232,11 @@ fn format_e(f: f64) -> String {
 
 /// `repr(cdata)`.
 pub fn cdata_repr(slf: &Bound<'_, CData>) -> PyResult<String> {
-    Ok(format!("<cdata '{}' {}>", slf.get().ty.cname(), CData::repr_tail(slf)?))
+    Ok(format!(
+        "<cdata '{}' {}>",
+        slf.get().ty.cname(),
+        CData::repr_tail(slf)?
+    ))
 }
 
 /// A borrowed cdata of `ty` at `addr`, keeping `keeper` alive.
@@ -235,12 +247,20 @@ pub fn view<'py>(
     len: usize,
     keeper: Option<Py<CData>>,
 ) -> PyResult<Bound<'py, CData>> {
-    Bound::new(py, CData::new(ty, addr, len, Owner::Borrowed { base: keeper }))
+    Bound::new(
+        py,
+        CData::new(ty, addr, len, Owner::Borrowed { base: keeper }),
+    )
 }
 
 /// The cdata that keeps `slf`'s memory alive, as a base for views on it.
 fn keeper_of(slf: &Bound<'_, CData>) -> Option<Py<CData>> {
-    CData::keeper(slf).and_then(|k| k.bind(slf.py()).cast::<CData>().ok().map(|c| c.clone().unbind()))
+    CData::keeper(slf).and_then(|k| {
+        k.bind(slf.py())
+            .cast::<CData>()
+            .ok()
+            .map(|c| c.clone().unbind())
+    })
 }
 
 /// `p + n` for pointers and arrays.
@@ -255,9 +275,17 @@ fn pointer_add<'py>(slf: &Bound<'py, CData>, n: isize) -> PyResult<Bound<'py, CD
             )));
         }
     };
-    let size = if item.is_void() { 1 } else { item_size(&item, &me.ty)? };
+    let size = if item.is_void() {
+        1
+    } else {
+        item_size(&item, &me.ty)?
+    };
     let addr = me.ptr()?.wrapping_offset(n.wrapping_mul(size as isize));
-    let ty = if me.ty.is_array() { intern::pointer(&item) } else { me.ty.clone() };
+    let ty = if me.ty.is_array() {
+        intern::pointer(&item)
+    } else {
+        me.ty.clone()
+    };
     view(slf.py(), ty, addr, 0, keeper_of(slf))
 }
 
@@ -275,7 +303,9 @@ impl CData {
                 // SAFETY: a primitive cdata's address holds its value.
                 Ok(unsafe { convert::read_primitive_f64(p, addr) } != 0.0)
             }
-            Kind::Enum(_) => Ok(CData::py_value(slf)?.is_some_and(|v| v.is_truthy().unwrap_or(true))),
+            Kind::Enum(_) => {
+                Ok(CData::py_value(slf)?.is_some_and(|v| v.is_truthy().unwrap_or(true)))
+            }
             Kind::Pointer(_) | Kind::Function(_) => Ok(!me.raw_ptr().is_null()),
             _ => Ok(true),
         }
@@ -307,7 +337,10 @@ impl CData {
                 }
             };
         }
-        Err(PyTypeError::new_err(format!("int() not supported on cdata '{}'", me.ty.cname())))
+        Err(PyTypeError::new_err(format!(
+            "int() not supported on cdata '{}'",
+            me.ty.cname()
+        )))
     }
 
     fn __index__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
@@ -356,7 +389,10 @@ impl CData {
         })
     }
 
-    fn __getitem__<'py>(slf: &Bound<'py, CData>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(
+        slf: &Bound<'py, CData>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
         match me.selection(key)? {
             Sel::Index(i) => {
@@ -366,14 +402,22 @@ impl CData {
             }
             Sel::Slice(a, b) => {
                 let item = me.ty.item().cloned().unwrap_or_else(intern::void);
-                let addr = if b > a { me.item_addr(a as isize)?.1 } else { me.ptr()? };
+                let addr = if b > a {
+                    me.item_addr(a as isize)?.1
+                } else {
+                    me.ptr()?
+                };
                 let ty = intern::array(&item, None);
                 Ok(view(slf.py(), ty, addr, b - a, Some(slf.clone().unbind()))?.into_any())
             }
         }
     }
 
-    fn __setitem__(slf: &Bound<'_, CData>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, CData>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let me = slf.get();
         let container = CData::container(slf);
         match me.selection(key)? {
@@ -393,7 +437,8 @@ impl CData {
                 // Same-typed arrays of any length copy as a block.
                 if let Ok(src) = value.cast::<CData>() {
                     let s = src.get();
-                    if s.ty.item().is_some_and(|i| Arc::ptr_eq(i, &item)) && s.array_len().is_some() {
+                    if s.ty.item().is_some_and(|i| Arc::ptr_eq(i, &item)) && s.array_len().is_some()
+                    {
                         let got = s.array_len().unwrap_or(0);
                         if got != n {
                             return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -427,11 +472,18 @@ impl CData {
         }
     }
 
-    fn __getattribute__<'py>(slf: &Bound<'py, CData>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    fn __getattribute__<'py>(
+        slf: &Bound<'py, CData>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
         if let Some((st, addr)) = me.struct_target()? {
             let key = name.to_cow()?;
-            if let Some(f) = st.struct_info().and_then(|s| s.layout()).and_then(|l| l.field(&key)) {
+            if let Some(f) = st
+                .struct_info()
+                .and_then(|s| s.layout())
+                .and_then(|l| l.field(&key))
+            {
                 // SAFETY: the field lies inside the struct at addr.
                 return unsafe { read_field(slf, f, addr) };
             }
@@ -448,14 +500,21 @@ impl CData {
         }
         match crate::python::capi::generic_getattr(slf.as_any(), name) {
             Ok(v) => Ok(v),
-            Err(e) if e.is_instance_of::<PyAttributeError>(slf.py()) => Err(PyAttributeError::new_err(
-                format!("cdata '{}' has no attribute '{key}'", me.ty.cname()),
-            )),
+            Err(e) if e.is_instance_of::<PyAttributeError>(slf.py()) => {
+                Err(PyAttributeError::new_err(format!(
+                    "cdata '{}' has no attribute '{key}'",
+                    me.ty.cname()
+                )))
+            }
             Err(e) => Err(e),
         }
     }
 
-    fn __setattr__(slf: &Bound<'_, CData>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setattr__(
+        slf: &Bound<'_, CData>,
+        name: &Bound<'_, PyString>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let me = slf.get();
         let key = name.to_cow()?;
         if let Some((st, addr)) = me.struct_target()? {
@@ -479,7 +538,13 @@ impl CData {
         Ok(st
             .and_then(|s| s.struct_info())
             .and_then(|s| s.layout())
-            .map(|l| l.fields.iter().filter(|f| !f.name.is_empty()).map(|f| f.name.clone()).collect())
+            .map(|l| {
+                l.fields
+                    .iter()
+                    .filter(|f| !f.name.is_empty())
+                    .map(|f| f.name.clone())
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -515,9 +580,17 @@ impl CData {
                     ot.cname()
                 )));
             }
-            let size = if a.is_void() { 1 } else { item_size(a, &me.ty)? } as isize;
+            let size = if a.is_void() {
+                1
+            } else {
+                item_size(a, &me.ty)?
+            } as isize;
             let diff = (me.ptr()? as isize).wrapping_sub(o.get().ptr()? as isize);
-            return Ok(diff.div_euclid(size).into_pyobject(slf.py())?.into_any().unbind());
+            return Ok(diff
+                .div_euclid(size)
+                .into_pyobject(slf.py())?
+                .into_any()
+                .unbind());
         }
         let Ok(n) = other.extract::<isize>() else {
             return Ok(slf.py().NotImplemented());
@@ -525,7 +598,11 @@ impl CData {
         Ok(pointer_add(slf, n.wrapping_neg())?.into_any().unbind())
     }
 
-    fn __richcmp__<'py>(slf: &Bound<'py, CData>, other: &Bound<'py, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    fn __richcmp__<'py>(
+        slf: &Bound<'py, CData>,
+        other: &Bound<'py, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
         let mine = CData::py_value(slf)?;
@@ -574,10 +651,13 @@ impl CData {
                 me.ty.cname()
             )));
         }
-        Bound::new(slf.py(), CDataIter {
-            array: slf.clone().unbind(),
-            next: std::sync::atomic::AtomicUsize::new(0),
-        })
+        Bound::new(
+            slf.py(),
+            CDataIter {
+                array: slf.clone().unbind(),
+                next: std::sync::atomic::AtomicUsize::new(0),
+            },
+        )
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -612,12 +692,18 @@ impl CData {
 ///
 /// # Safety
 /// `addr` must point to a live struct holding `f`.
-pub unsafe fn read_field<'py>(slf: &Bound<'py, CData>, f: &Field, addr: *mut u8) -> PyResult<Bound<'py, PyAny>> {
+pub unsafe fn read_field<'py>(
+    slf: &Bound<'py, CData>,
+    f: &Field,
+    addr: *mut u8,
+) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the field lies within the struct.
     let faddr = unsafe { addr.add(f.offset) };
     match (f.bitshift, f.bitsize) {
         // SAFETY: the bitfield's unit lies within the struct.
-        (Some(shift), Some(bits)) => unsafe { convert::read_bitfield(slf.py(), f, faddr, shift, bits) },
+        (Some(shift), Some(bits)) => unsafe {
+            convert::read_bitfield(slf.py(), f, faddr, shift, bits)
+        },
         _ => {
             if let Kind::Array { len: None, item } = &f.ty.kind {
                 // A flexible array member: its length is what the owning
@@ -626,7 +712,9 @@ pub unsafe fn read_field<'py>(slf: &Bound<'py, CData>, f: &Field, addr: *mut u8)
                 let total = me.data_size().unwrap_or(0);
                 let isz = item.size().unwrap_or(1).max(1);
                 let n = total.saturating_sub(f.offset) / isz;
-                return Ok(view(slf.py(), f.ty.clone(), faddr, n, Some(slf.clone().unbind()))?.into_any());
+                return Ok(
+                    view(slf.py(), f.ty.clone(), faddr, n, Some(slf.clone().unbind()))?.into_any(),
+                );
             }
             // SAFETY: the field lies within the struct.
             unsafe { convert::read(slf.py(), &f.ty, faddr, Some(slf)) }
@@ -656,6 +744,8 @@ impl CDataIter {
         }
         let (item, addr) = arr.get().item_addr(i as isize)?;
         // SAFETY: i is within the array.
-        Ok(Some(unsafe { convert::read(slf.py(), &item, addr, Some(arr))? }))
+        Ok(Some(unsafe {
+            convert::read(slf.py(), &item, addr, Some(arr))?
+        }))
     }
 }

@@ -72,7 +72,11 @@ fn place_declarator(t: &TypeRef, replace_with: &str) -> String {
 impl FfiCore {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn py_new(py: Python<'_>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+    fn py_new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> Self {
         FfiCore {
             decls: Mutex::new(Declarations::new()),
             cache: PyDict::new(py).unbind(),
@@ -81,7 +85,14 @@ impl FfiCore {
 
     /// Parses and registers C declarations.
     #[pyo3(signature = (csource, r#override=false, packed=false, pack=None))]
-    fn _cdef(&self, py: Python<'_>, csource: &str, r#override: bool, packed: bool, pack: Option<usize>) -> PyResult<()> {
+    fn _cdef(
+        &self,
+        py: Python<'_>,
+        csource: &str,
+        r#override: bool,
+        packed: bool,
+        pack: Option<usize>,
+    ) -> PyResult<()> {
         let opts = CdefOptions {
             override_: r#override,
             packed,
@@ -90,7 +101,9 @@ impl FfiCore {
         if let Some(p) = pack
             && !(p == 0 || p.is_power_of_two())
         {
-            return Err(PyValueError::new_err(format!("'pack' must be a power of two, not {p}")));
+            return Err(PyValueError::new_err(format!(
+                "'pack' must be a power of two, not {p}"
+            )));
         }
         let mut decls = self.decls();
         let result = decls.cdef(csource, opts);
@@ -101,7 +114,11 @@ impl FfiCore {
 
     /// `ffi.typeof(cdecl)`: the ctype of a type string or of a cdata.
     #[pyo3(name = "typeof")]
-    fn typeof_<'py>(&self, py: Python<'py>, cdecl: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyCType>> {
+    fn typeof_<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCType>> {
         if let Ok(c) = cdecl.cast::<CData>() {
             return ctype_obj(py, &c.get().ty);
         }
@@ -114,8 +131,9 @@ impl FfiCore {
             return backend::sizeof(cdecl);
         }
         let t = self.resolve(cdecl)?;
-        t.size()
-            .ok_or_else(|| PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname())))
+        t.size().ok_or_else(|| {
+            PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname()))
+        })
     }
 
     fn alignof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -130,10 +148,16 @@ impl FfiCore {
 
     /// `ffi.offsetof(cdecl, field_or_index, *more)`.
     #[pyo3(signature = (cdecl, *fields_or_indexes))]
-    fn offsetof(&self, cdecl: &Bound<'_, PyAny>, fields_or_indexes: &Bound<'_, PyTuple>) -> PyResult<usize> {
+    fn offsetof(
+        &self,
+        cdecl: &Bound<'_, PyAny>,
+        fields_or_indexes: &Bound<'_, PyTuple>,
+    ) -> PyResult<usize> {
         let mut t = self.resolve(cdecl)?;
         if fields_or_indexes.is_empty() {
-            return Err(PyTypeError::new_err("offsetof() needs at least one field name or index"));
+            return Err(PyTypeError::new_err(
+                "offsetof() needs at least one field name or index",
+            ));
         }
         let mut total = 0usize;
         for key in fields_or_indexes.iter() {
@@ -154,7 +178,12 @@ impl FfiCore {
 
     /// `ffi.new(cdecl, init=None)`.
     #[pyo3(signature = (cdecl, init=None))]
-    fn new<'py>(&self, py: Python<'py>, cdecl: &Bound<'py, PyAny>, init: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, CData>> {
+    fn new<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        init: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
         let (size, align, len) = backend::newp_layout(&t, init)?;
         let cd = backend::owned_cdata(py, t, size, align, len, true)?;
@@ -165,17 +194,32 @@ impl FfiCore {
     }
 
     /// `ffi.cast(cdecl, value)`.
-    fn cast<'py>(&self, py: Python<'py>, cdecl: &Bound<'py, PyAny>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+    fn cast<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        source: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
         backend::cast_to(py, &t, source)
     }
 
     #[pyo3(signature = (cdata, maxlen=-1))]
-    fn string<'py>(&self, py: Python<'py>, cdata: &Bound<'py, PyAny>, maxlen: isize) -> PyResult<Bound<'py, PyAny>> {
+    fn string<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+        maxlen: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         backend::string(py, cdata, maxlen)
     }
 
-    fn unpack<'py>(&self, py: Python<'py>, cdata: &Bound<'py, PyAny>, length: isize) -> PyResult<Bound<'py, PyAny>> {
+    fn unpack<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+        length: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         backend::unpack(py, cdata, length)
     }
 
@@ -200,7 +244,13 @@ impl FfiCore {
     }
 
     #[pyo3(signature = (cdata, destructor, size=0))]
-    fn gc<'py>(&self, py: Python<'py>, cdata: &Bound<'py, CData>, destructor: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, CData>> {
+    fn gc<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, CData>,
+        destructor: &Bound<'py, PyAny>,
+        size: isize,
+    ) -> PyResult<Bound<'py, CData>> {
         backend::gcp(py, cdata, destructor, size)
     }
 
@@ -208,19 +258,32 @@ impl FfiCore {
         backend::release(cdata)
     }
 
-    fn new_handle<'py>(&self, py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, CData>> {
+    fn new_handle<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, CData>> {
         let t = ctype_obj(py, &intern::pointer(&intern::void()))?;
         backend::newp_handle(py, &t, obj)
     }
 
-    fn from_handle<'py>(&self, py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn from_handle<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         backend::from_handle(py, cdata)
     }
 
     /// `ffi.addressof(cdata, *fields_or_indexes)` for struct, union and
     /// array cdata (the front end handles `lib` objects).
     #[pyo3(signature = (cdata, *fields_or_indexes))]
-    fn _addressof_cdata<'py>(&self, py: Python<'py>, cdata: &Bound<'py, CData>, fields_or_indexes: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, CData>> {
+    fn _addressof_cdata<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, CData>,
+        fields_or_indexes: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, CData>> {
         let me = cdata.get();
         let mut t = me.ty.clone();
         let mut total = 0usize;
@@ -242,9 +305,9 @@ impl FfiCore {
             }
             for key in fields_or_indexes.iter() {
                 let (next, off) = backend::type_offset(&t, &key, t.is_pointer())?;
-                total = total
-                    .checked_add(off)
-                    .ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("offset too large"))?;
+                total = total.checked_add(off).ok_or_else(|| {
+                    pyo3::exceptions::PyOverflowError::new_err("offset too large")
+                })?;
                 t = next;
             }
         }
@@ -255,14 +318,25 @@ impl FfiCore {
     fn integer_const(&self, name: &str) -> PyResult<i128> {
         match self.decls().constants.get(name) {
             Some(Constant::Int(i)) => Ok(*i),
-            Some(_) => Err(PyValueError::new_err(format!("'{name}' is not an integer constant known in ABI mode"))),
-            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!("no integer constant named '{name}'"))),
+            Some(_) => Err(PyValueError::new_err(format!(
+                "'{name}' is not an integer constant known in ABI mode"
+            ))),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "no integer constant named '{name}'"
+            ))),
         }
     }
 
     fn list_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let (a, b, c) = self.decls().list_types();
-        PyTuple::new(py, [PyList::new(py, a)?, PyList::new(py, b)?, PyList::new(py, c)?])
+        PyTuple::new(
+            py,
+            [
+                PyList::new(py, a)?,
+                PyList::new(py, b)?,
+                PyList::new(py, c)?,
+            ],
+        )
     }
 
     /// The names and types of what the cdefs declared, for `dlopen`:
@@ -290,7 +364,15 @@ impl FfiCore {
         for (name, f) in &d.extern_python {
             externs.set_item(name, ctype_obj(py, &f.ty)?)?;
         }
-        PyTuple::new(py, [funcs.into_any(), vars.into_any(), consts.into_any(), externs.into_any()])
+        PyTuple::new(
+            py,
+            [
+                funcs.into_any(),
+                vars.into_any(),
+                consts.into_any(),
+                externs.into_any(),
+            ],
+        )
     }
 
     /// Copies the declarations of `other` into this FFI (`ffi.include`).
@@ -305,7 +387,11 @@ impl FfiCore {
 
     #[getter(NULL)]
     fn null<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, CData>> {
-        backend::cast_to(py, &intern::pointer(&intern::void()), &0i32.into_pyobject(py)?.into_any())
+        backend::cast_to(
+            py,
+            &intern::pointer(&intern::void()),
+            &0i32.into_pyobject(py)?.into_any(),
+        )
     }
 
     #[getter]

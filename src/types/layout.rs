@@ -288,9 +288,17 @@ impl Builder<'_> {
         })
     }
 
-    fn add_bitfield(&mut self, decl: &FieldDecl, size: usize, bits: usize) -> Result<(), LayoutError> {
+    fn add_bitfield(
+        &mut self,
+        decl: &FieldDecl,
+        size: usize,
+        bits: usize,
+    ) -> Result<(), LayoutError> {
         let name = self.qualified(&decl.name);
-        if !decl.ty.storage_primitive().is_some_and(|p| p.is_integer() || p.family == super::PrimFamily::Char)
+        if !decl
+            .ty
+            .storage_primitive()
+            .is_some_and(|p| p.is_integer() || p.family == super::PrimFamily::Char)
         {
             return Err(LayoutError::new(format!(
                 "field '{name}' declared as '{}' cannot be a bit field",
@@ -456,7 +464,11 @@ mod tests {
         let l = compute(
             "s",
             false,
-            &[f("a", "char", None), f("b", "int", None), f("c", "char", None)],
+            &[
+                f("a", "char", None),
+                f("b", "int", None),
+                f("c", "char", None),
+            ],
             StructOptions::default(),
         )
         .unwrap();
@@ -512,7 +524,12 @@ mod tests {
             bitsize: None,
             offset: None,
         };
-        let err = compute("s", false, &[open, f("y", "int", None)], StructOptions::default());
+        let err = compute(
+            "s",
+            false,
+            &[open, f("y", "int", None)],
+            StructOptions::default(),
+        );
         assert!(err.is_err());
     }
 }

@@ -49,7 +49,10 @@ pub enum Kind {
     Primitive(&'static Primitive),
     Pointer(TypeRef),
     /// `T[n]`, or `T[]` when `len` is `None`.
-    Array { item: TypeRef, len: Option<usize> },
+    Array {
+        item: TypeRef,
+        len: Option<usize>,
+    },
     Struct(StructInfo),
     Enum(EnumInfo),
     Function(FuncInfo),
@@ -266,7 +269,11 @@ pub fn complete_struct(t: &TypeRef, layout: Layout) -> Result<(), LayoutError> {
 }
 
 pub fn new_enum(name: &str, items: Vec<(String, i128)>, base: TypeRef) -> TypeRef {
-    CType::build(Kind::Enum(EnumInfo { base, items }), name.to_owned(), name.len())
+    CType::build(
+        Kind::Enum(EnumInfo { base, items }),
+        name.to_owned(),
+        name.len(),
+    )
 }
 
 /// The name of `item` wrapped as `item<extra>` where `extra` is inserted at

@@ -85,7 +85,12 @@ macro_rules! int {
         p($name, size_of::<$t>(), align_of::<$t>(), PrimFamily::Signed)
     };
     ($name:literal, $t:ty, unsigned) => {
-        p($name, size_of::<$t>(), align_of::<$t>(), PrimFamily::Unsigned)
+        p(
+            $name,
+            size_of::<$t>(),
+            align_of::<$t>(),
+            PrimFamily::Unsigned,
+        )
     };
 }
 
@@ -123,7 +128,12 @@ pub static PRIMITIVES: &[Primitive] = &[
     int!("unsigned long long", c_longlong, unsigned),
     p("float", 4, align_of::<f32>(), PrimFamily::Float),
     p("double", 8, align_of::<f64>(), PrimFamily::Float),
-    p("long double", LONG_DOUBLE.0, LONG_DOUBLE.1, PrimFamily::LongDouble),
+    p(
+        "long double",
+        LONG_DOUBLE.0,
+        LONG_DOUBLE.1,
+        PrimFamily::LongDouble,
+    ),
     p("_Bool", 1, 1, PrimFamily::Bool),
     p("wchar_t", WCHAR_SIZE, WCHAR_SIZE, WCHAR_FAMILY),
     p("char16_t", 2, 2, PrimFamily::Char16),
@@ -161,7 +171,12 @@ pub static PRIMITIVES: &[Primitive] = &[
     int!("size_t", usize, unsigned),
     int!("ssize_t", isize, signed),
     p("float _Complex", 8, align_of::<f32>(), PrimFamily::Complex),
-    p("double _Complex", 16, align_of::<f64>(), PrimFamily::Complex),
+    p(
+        "double _Complex",
+        16,
+        align_of::<f64>(),
+        PrimFamily::Complex,
+    ),
 ];
 
 /// Looks a primitive up by name.  Also accepts the backend's aliases
