@@ -156,8 +156,15 @@ def test_opaque_struct_has_no_size(ffi):
     assert ffi.typeof("struct opaque").fields is None
     with pytest.raises(ValueError, match="unknown size"):
         ffi.sizeof("struct opaque")
+    # As in cffi, an invalid struct can be declared; using it is the error,
+    # and the message says why and where it was declared.
+    ffi.cdef("struct holder { int x;\n struct opaque o; };")
     with pytest.raises(TypeError):
-        ffi.cdef("struct holder { struct opaque o; };")
+        ffi.new("struct holder *")
+    with pytest.raises(ValueError) as e:
+        ffi.sizeof("struct holder")
+    assert "'struct holder.o' has ctype 'struct opaque' of unknown size" in str(e.value)
+    assert "line 1, column 1" in str(e.value)
 
 
 def test_cdef_errors_name_line_column_and_source(ffi):

@@ -203,10 +203,9 @@ def test_layouts_match_gcc(tmp_path, mode):
         kept: list[str] = []
         for d in decls:
             probe = rcffi.FFI()
-            try:
-                probe.cdef("\n".join([*kept, d]), packed=True)
-            except NotImplementedError:
-                continue
+            probe.cdef("\n".join([*kept, d]), packed=True)
+            if probe.typeof(_tag(d)).fields is None:
+                continue  # a layout cffi's model cannot represent
             kept.append(d)
         decls = kept
         ffi.cdef("\n".join(decls), packed=True)

@@ -49,10 +49,13 @@ class FFI(_backend.FFI):
         """Parse the C declarations in ``csource`` (cffi's ``ffi.cdef``)."""
         if not isinstance(csource, str):
             raise TypeError("cdef() argument must be a string")
-        if packed and pack not in (None, 1):
-            raise ValueError("'packed' and 'pack' cannot be used together")
+        if packed:
+            if packed is not True:
+                raise ValueError("'packed' should be False or True; use 'pack' to give another value")
+            if pack is not None:
+                raise ValueError("cannot give both 'pack' and 'packed'")
         with self._lock:
-            self._cdef(csource, override=override, packed=packed, pack=pack)
+            self._cdef(csource, override=bool(override), packed=bool(packed), pack=pack)
             self._cdefsources.append(csource)
 
     def include(self, ffi_to_include: FFI) -> None:

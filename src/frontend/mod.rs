@@ -109,6 +109,9 @@ impl Declarations {
                 return Err(Error::new(error.kind, message));
             }
         }
+        for (ty, why, span) in std::mem::take(&mut r.problems) {
+            types::set_problem(&ty, parsed.lines.render(&why, span));
+        }
         *self = staged;
         Ok(())
     }

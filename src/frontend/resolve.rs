@@ -42,6 +42,11 @@ pub struct Resolver<'a> {
     pub opts: CdefOptions,
     /// The values of the enumerators of the enum being defined.
     enum_scope: Vec<(String, i128)>,
+    /// Structs that could not be laid out: why, and where they are defined.
+    pub problems: Vec<(TypeRef, String, Span)>,
+    /// Anonymous structs, unions and enums of this source, by the offset of
+    /// their definition.
+    anonymous: std::collections::HashMap<u32, TypeRef>,
     /// Where pointers to function types are allowed to stay function types
     /// (type strings refuse a bare function type).
     pub allow_function: bool,
@@ -61,6 +66,8 @@ impl<'a> Resolver<'a> {
             decls,
             opts,
             enum_scope: Vec::new(),
+            anonymous: std::collections::HashMap::new(),
+            problems: Vec::new(),
             allow_function: true,
         }
     }
@@ -302,6 +309,11 @@ impl<'a> Resolver<'a> {
                 }
             }
             None => {
+                // A later declarator of `typedef struct {...} a, *b;`
+                // refers to the body at the same place.
+                if let Some(t) = self.anonymous.get(&def.span.start) {
+                    return Ok(t.clone());
+                }
                 let name = match typedef_name {
                     Some(n) => n.to_owned(),
                     None => {
@@ -310,7 +322,9 @@ impl<'a> Resolver<'a> {
                         format!("{word} ${}", self.decls.anon_counter)
                     }
                 };
-                types::new_struct(&name, is_union)
+                let t = types::new_struct(&name, is_union);
+                self.anonymous.insert(def.span.start, t.clone());
+                t
             }
         };
         let Some(body) = &def.body else {
@@ -319,6 +333,13 @@ impl<'a> Resolver<'a> {
         if body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty)) {
             // The layout is the compiler's to tell (API mode).
             self.decls.partial_structs.insert(ty.cname().to_owned());
+            self.problems.push((
+                ty.clone(),
+                "it is declared with '...', so only API mode (ffi.set_source() or \
+                 ffi.verify()) knows its layout"
+                    .to_owned(),
+                def.span,
+            ));
             return Ok(ty);
         }
         let mut fields = Vec::with_capacity(body.fields.len());
@@ -357,28 +378,40 @@ impl<'a> Resolver<'a> {
             pack: self.opts.pack,
             ..StructOptions::default()
         };
-        let lay = layout::compute(ty.cname(), is_union, &fields, opts)
-            .map_err(|e| Located::at(e.into(), def.span))?;
-        types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
+        match layout::compute(ty.cname(), is_union, &fields, opts) {
+            Ok(lay) => {
+                types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
+            }
+            // As in cffi, a struct whose layout is invalid can be declared;
+            // using it raises the error.
+            Err(e) => self
+                .problems
+                .push((ty.clone(), Error::from(e).message, def.span)),
+        }
         Ok(ty)
     }
 
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
         let key = def.name.as_ref().map(|n| format!("enum {n}"));
-        if let Some(key) = &key {
-            if let Some(t) = self.decls.tags.get(key) {
-                if def.body.is_none() {
-                    return Ok(t.clone());
-                }
-                if !self.opts.override_ {
-                    return Err(Located::at(
-                        Error::ffi(format!(
-                            "multiple definitions of {key} (for interactive usage, try \
+        if key.is_none()
+            && let Some(t) = self.anonymous.get(&def.span.start)
+        {
+            return Ok(t.clone());
+        }
+        if let Some(key) = &key
+            && let Some(t) = self.decls.tags.get(key)
+        {
+            if def.body.is_none() {
+                return Ok(t.clone());
+            }
+            if !self.opts.override_ {
+                return Err(Located::at(
+                    Error::ffi(format!(
+                        "multiple definitions of {key} (for interactive usage, try \
                              cdef(xx, override=True))"
-                        )),
-                        def.span,
-                    ));
-                }
+                    )),
+                    def.span,
+                ));
             }
         }
         let cname = match (&key, typedef_name) {
@@ -390,12 +423,13 @@ impl<'a> Resolver<'a> {
             }
         };
         let Some(body) = &def.body else {
-            // `enum e x;` with no definition anywhere: cffi treats it as an
-            // `int`-sized enum with no enumerators... only in API mode.
-            return Err(Located::at(
-                Error::cdef(format!("'{cname}' is used but never defined")),
-                def.span,
-            ));
+            // `enum e;` with no definition: as cffi, an enum without
+            // enumerators stored as an `unsigned int`.
+            let t = types::new_enum(&cname, Vec::new(), intern::prim("unsigned int"));
+            if let Some(key) = key {
+                self.decls.tags.insert(key, t.clone());
+            }
+            return Ok(t);
         };
         if body.partial {
             for item in &body.items {
@@ -426,23 +460,29 @@ impl<'a> Resolver<'a> {
             self.define_constant(name, Constant::Int(*v), def.span)?;
         }
         let t = types::new_enum(&cname, items, base);
-        if let Some(key) = key {
-            self.decls.tags.insert(key, t.clone());
+        match key {
+            Some(key) => {
+                self.decls.tags.insert(key, t.clone());
+            }
+            None => {
+                self.anonymous.insert(def.span.start, t.clone());
+            }
         }
         Ok(t)
     }
 
     fn define_constant(&mut self, name: &str, value: Constant, span: Span) -> Result<(), Located> {
-        if let Some(old) = self.decls.constants.get(name) {
-            if *old != value && !self.opts.override_ {
-                return Err(Located::at(
-                    Error::ffi(format!(
-                        "multiple declarations of constant: {name} (for interactive usage, try \
+        if let Some(old) = self.decls.constants.get(name)
+            && *old != value
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of constant: {name} (for interactive usage, try \
                          cdef(xx, override=True))"
-                    )),
-                    span,
-                ));
-            }
+                )),
+                span,
+            ));
         }
         self.decls.constants.insert(name.to_owned(), value);
         Ok(())
@@ -473,16 +513,17 @@ impl<'a> Resolver<'a> {
                 } else {
                     &mut self.decls.extern_python
                 };
-                if let Some(old) = target.get(name) {
-                    if !Arc::ptr_eq(&old.ty, &fty) && !self.opts.override_ {
-                        return Err(Located::at(
-                            Error::ffi(format!(
-                                "multiple declarations of function {name} (for interactive \
+                if let Some(old) = target.get(name)
+                    && !Arc::ptr_eq(&old.ty, &fty)
+                    && !self.opts.override_
+                {
+                    return Err(Located::at(
+                        Error::ffi(format!(
+                            "multiple declarations of function {name} (for interactive \
                                  usage, try cdef(xx, override=True))"
-                            )),
-                            *span,
-                        ));
-                    }
+                        )),
+                        *span,
+                    ));
                 }
                 target.insert(
                     name.clone(),
@@ -565,16 +606,17 @@ impl<'a> Resolver<'a> {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name))?,
             _ => self.resolve_type(ty)?,
         };
-        if let Some(old) = self.decls.typedefs.get(name) {
-            if !Arc::ptr_eq(old, &t) && !self.opts.override_ {
-                return Err(Located::at(
-                    Error::ffi(format!(
-                        "multiple declarations of typedef {name} (for interactive usage, try \
+        if let Some(old) = self.decls.typedefs.get(name)
+            && !Arc::ptr_eq(old, &t)
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of typedef {name} (for interactive usage, try \
                          cdef(xx, override=True))"
-                    )),
-                    span,
-                ));
-            }
+                )),
+                span,
+            ));
         }
         self.decls.typedefs.insert(name.to_owned(), t);
         Ok(())

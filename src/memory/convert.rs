@@ -297,7 +297,7 @@ pub unsafe fn read_primitive<'py>(
     ty: &TypeRef,
     addr: *const u8,
 ) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY (whole body): forwarded to the caller's guarantee.
+    // SAFETY: (whole body) forwarded to the caller's guarantee.
     unsafe {
         Ok(match p.family {
             PrimFamily::Signed | PrimFamily::Unsigned => {

@@ -19,7 +19,7 @@ use crate::types::{self, Kind, PrimFamily, TypeRef, intern};
 pub type CT<'py> = Bound<'py, PyCType>;
 
 fn unknown_size(t: &TypeRef) -> PyErr {
-    PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname()))
+    PyValueError::new_err(t.unknown_size_message())
 }
 
 #[pyfunction]
@@ -167,13 +167,8 @@ pub fn complete_struct_or_union(
     } else {
         BitfieldRules::native()
     };
-    let big_endian = if sflags & SF_GCC_BIG_ENDIAN != 0 {
-        true
-    } else if sflags & SF_GCC_LITTLE_ENDIAN != 0 {
-        false
-    } else {
-        cfg!(target_endian = "big")
-    };
+    let big_endian = sflags & SF_GCC_BIG_ENDIAN != 0
+        || (sflags & SF_GCC_LITTLE_ENDIAN == 0 && cfg!(target_endian = "big"));
     let opts = StructOptions {
         rules,
         packed: sflags & SF_PACKED != 0,
@@ -511,8 +506,13 @@ pub fn newp_layout(
     match &t.kind {
         Kind::Pointer(item) => {
             if item.is_void() || item.size().is_none() {
+                let why = item
+                    .struct_info()
+                    .and_then(|s| s.problem())
+                    .map(|p| format!(": {p}"))
+                    .unwrap_or_default();
                 return Err(PyTypeError::new_err(format!(
-                    "cannot instantiate ctype '{}' of unknown size",
+                    "cannot instantiate ctype '{}' of unknown size{why}",
                     item.cname()
                 )));
             }
@@ -675,9 +675,10 @@ fn cast_scalar(
             Some(q) => {
                 let addr = c.ptr()?;
                 match q.family {
-                    // SAFETY: a primitive cdata holds a value of its type.
                     PrimFamily::Float | PrimFamily::LongDouble => {
-                        Num::F(unsafe { convert::read_primitive_f64(q, addr) })
+                        // SAFETY: a primitive cdata holds a value of its type.
+                        let f = unsafe { convert::read_primitive_f64(q, addr) };
+                        Num::F(f)
                     }
                     PrimFamily::Complex => {
                         let (re, im) = convert::as_complex(v)?;
@@ -733,7 +734,7 @@ fn cast_scalar(
     } else {
         Num::I(convert::as_integer_wrapping(v, p.size)?)
     };
-    // SAFETY (all writes below): `out` is a 16-byte buffer, enough for
+    // SAFETY: (all writes below) `out` is a 16-byte buffer, enough for
     // any primitive.
     unsafe {
         match p.family {

@@ -131,9 +131,8 @@ impl FfiCore {
             return backend::sizeof(cdecl);
         }
         let t = self.resolve(cdecl)?;
-        t.size().ok_or_else(|| {
-            PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname()))
-        })
+        t.size()
+            .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
     }
 
     fn alignof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -177,8 +176,8 @@ impl FfiCore {
     }
 
     /// `ffi.new(cdecl, init=None)`.
-    #[pyo3(signature = (cdecl, init=None))]
-    fn new<'py>(
+    #[pyo3(name = "new", signature = (cdecl, init=None))]
+    fn new_cdata<'py>(
         &self,
         py: Python<'py>,
         cdecl: &Bound<'py, PyAny>,
@@ -224,8 +223,8 @@ impl FfiCore {
     }
 
     /// `ffi.from_buffer([cdecl,] python_buffer, require_writable=False)`.
-    #[pyo3(signature = (cdecl, python_buffer=None, require_writable=false))]
-    fn from_buffer<'py>(
+    #[pyo3(name = "from_buffer", signature = (cdecl, python_buffer=None, require_writable=false))]
+    fn cdata_from_buffer<'py>(
         &self,
         py: Python<'py>,
         cdecl: &Bound<'py, PyAny>,
@@ -267,7 +266,8 @@ impl FfiCore {
         backend::newp_handle(py, &t, obj)
     }
 
-    fn from_handle<'py>(
+    #[pyo3(name = "from_handle")]
+    fn object_from_handle<'py>(
         &self,
         py: Python<'py>,
         cdata: &Bound<'py, PyAny>,
