@@ -51,7 +51,9 @@ class FFI(_backend.FFI):
             raise TypeError("cdef() argument must be a string")
         if packed:
             if packed is not True:
-                raise ValueError("'packed' should be False or True; use 'pack' to give another value")
+                raise ValueError(
+                    "'packed' should be False or True; use 'pack' to give another value"
+                )
             if pack is not None:
                 raise ValueError("cannot give both 'pack' and 'packed'")
         with self._lock:
