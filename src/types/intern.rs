@@ -89,7 +89,7 @@ mod tests {
         assert_eq!(f.cname(), "int *(*)(int, long)");
         assert_eq!(pointer(&f).cname(), "int *(* *)(int, long)");
         assert_eq!(
-            array(&pointer(&f), Some(3)).cname(),
+            array(&f, Some(3)).cname(),
             "int *(*[3])(int, long)"
         );
         let f2 = function(vec![int.clone()], &f, true, 2);
