@@ -21,7 +21,9 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("--batch") {
         let mut all = String::new();
-        std::io::stdin().read_to_string(&mut all).expect("cannot read stdin");
+        std::io::stdin()
+            .read_to_string(&mut all)
+            .expect("cannot read stdin");
         for src in all.split('\0') {
             match parse_cdef(src, &Predefined) {
                 Ok(_) => println!("OK"),

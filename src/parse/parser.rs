@@ -475,10 +475,10 @@ impl<'a> Parser<'a> {
                     ignorable = true;
                     closers.push(Punct::RBrace);
                 }
-                TokKind::Punct(p @ (Punct::RParen | Punct::RBracket | Punct::RBrace)) => {
-                    if closers.pop() != Some(p) {
-                        return Err(err);
-                    }
+                TokKind::Punct(p @ (Punct::RParen | Punct::RBracket | Punct::RBrace))
+                    if closers.pop() != Some(p) =>
+                {
+                    return Err(err);
                 }
                 TokKind::Punct(Punct::Amp | Punct::Dot) | TokKind::Str => ignorable = true,
                 TokKind::Eof => return Err(err),
