@@ -21,7 +21,7 @@ fn header(lines: usize) -> String {
              typedef enum {{ LIB{i}_OK = 0, LIB{i}_ERR = -1, LIB{i}_AGAIN = 1 << 2 }} lib{i}_status;\n\
              struct lib{i}_ctx {{\n    \
                  const char *name;\n    \
-                 unsigned int flags : 4;\n    \
+                 unsigned int flags;\n    \
                  uint32_t counts[16];\n    \
                  lib{i}_cb callback;\n    \
                  struct {{ int x, y; }} pos;\n    \
