@@ -243,3 +243,22 @@ def test_deep_nesting_is_an_error_not_a_crash(ffi):
         ffi.typeof("int" + "*" * 0 + "(" * 5000 + ")" * 5000)
     with pytest.raises(CDefError):
         ffi.cdef("struct s { " * 3000 + "int x;" + " } a;" * 3000)
+
+
+def test_function_typedefs(ffi):
+    ffi.cdef("typedef int fn_t(long); fn_t f; fn_t *fp_var; typedef fn_t *fnp_t;")
+    assert ffi.typeof("fn_t *") is ffi.typeof("int(*)(long)")
+    assert ffi.typeof("fnp_t") is ffi.typeof("int(*)(long)")
+    assert ffi.typeof("fn_t **") is ffi.typeof("int(**)(long)")
+    with pytest.raises(CDefError, match="function type"):
+        ffi.typeof("fn_t")
+    funcs, variables, _, _ = ffi._declarations()
+    assert funcs["f"] is ffi.typeof("int(*)(long)")
+    assert variables["fp_var"][0] is ffi.typeof("int(*)(long)")
+
+
+def test_anonymous_types_with_several_declarators(ffi):
+    ffi.cdef("typedef struct { int a; } foo_t, *foo_p; typedef enum { V0 } e, *pe;")
+    assert ffi.typeof("foo_p") is ffi.typeof("foo_t *")
+    assert ffi.getctype("pe") == "e *"
+    assert ffi.typeof("foo_t").cname == "foo_t"

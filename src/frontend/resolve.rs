@@ -93,6 +93,9 @@ impl<'a> Resolver<'a> {
                 if let TypeExpr::Function { .. } = **pointee {
                     return self.resolve_function(pointee);
                 }
+                if self.decls.is_raw_function(pointee) {
+                    return self.resolve_type(pointee);
+                }
                 let item = self.resolve_type(pointee)?;
                 Ok(intern::pointer(&item))
             }
@@ -508,32 +511,12 @@ impl<'a> Resolver<'a> {
                 ..
             } => {
                 let fty = self.resolve_function(ty)?;
-                let target = if *extern_python == ExternPython::No {
-                    &mut self.decls.functions
-                } else {
-                    &mut self.decls.extern_python
-                };
-                if let Some(old) = target.get(name)
-                    && !Arc::ptr_eq(&old.ty, &fty)
-                    && !self.opts.override_
-                {
-                    return Err(Located::at(
-                        Error::ffi(format!(
-                            "multiple declarations of function {name} (for interactive \
-                                 usage, try cdef(xx, override=True))"
-                        )),
-                        *span,
-                    ));
-                }
-                target.insert(
-                    name.clone(),
-                    FunctionDecl {
-                        ty: fty,
-                        plus_c: *extern_python == ExternPython::PythonPlusC,
-                    },
-                );
-                self.decls.order.push(name.clone());
-                Ok(())
+                self.add_function(name, fty, *extern_python, *span)
+            }
+            Decl::Variable { name, ty, span, .. } if self.decls.is_raw_function(ty) => {
+                // `typedef int f_t(int); f_t f;` declares a function.
+                let fty = self.resolve_type(ty)?;
+                self.add_function(name, fty, ExternPython::No, *span)
             }
             Decl::Variable {
                 name,
@@ -589,6 +572,41 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    fn add_function(
+        &mut self,
+        name: &str,
+        fty: TypeRef,
+        extern_python: ExternPython,
+        span: Span,
+    ) -> Result<(), Located> {
+        let target = if extern_python == ExternPython::No {
+            &mut self.decls.functions
+        } else {
+            &mut self.decls.extern_python
+        };
+        if let Some(old) = target.get(name)
+            && !Arc::ptr_eq(&old.ty, &fty)
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of function {name} (for interactive usage, try \
+                     cdef(xx, override=True))"
+                )),
+                span,
+            ));
+        }
+        target.insert(
+            name.to_owned(),
+            FunctionDecl {
+                ty: fty,
+                plus_c: extern_python == ExternPython::PythonPlusC,
+            },
+        );
+        self.decls.order.push(name.to_owned());
+        Ok(())
+    }
+
     fn declare_typedef(&mut self, name: &str, ty: &TypeExpr, span: Span) -> Result<(), Located> {
         if let TypeExpr::Base { base, .. } = ty {
             let dots = match base {
@@ -606,6 +624,11 @@ impl<'a> Resolver<'a> {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name))?,
             _ => self.resolve_type(ty)?,
         };
+        if matches!(ty, TypeExpr::Function { .. }) || self.decls.is_raw_function(ty) {
+            self.decls.raw_function_typedefs.insert(name.to_owned());
+        } else {
+            self.decls.raw_function_typedefs.remove(name);
+        }
         if let Some(old) = self.decls.typedefs.get(name)
             && !Arc::ptr_eq(old, &t)
             && !self.opts.override_
