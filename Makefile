@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/python
 # Rust unit tests link libpython (pyo3 without extension-module).
 export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest conformance bench-parse clean
+.PHONY: build demo test dev-deps lint rust-test pytest conformance wheel-check bench-parse clean
 
 build:
 	cargo build --release --features extension-module
@@ -32,7 +32,14 @@ pytest: build
 conformance: build
 	$(PYTHON) conformance/run.py --suite all
 
-test: lint rust-test pytest conformance
+# `pip install .` on a fresh venv: the wheel builds and imports.
+wheel-check:
+	rm -rf build/wheel-venv
+	$(PYTHON) -m venv build/wheel-venv
+	build/wheel-venv/bin/python -m pip install -q .
+	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
+
+test: lint rust-test pytest conformance wheel-check
 
 bench-parse: build
 	$(PYTHON) bench/parse_bench.py
