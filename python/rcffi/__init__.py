@@ -17,10 +17,33 @@ from ._rcffi import (
 _cffi_backend = _rcffi._cffi_backend
 _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
+from . import api  # noqa: E402
 from .api import FFI  # noqa: E402
 
 __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
+
+
+def install_as_cffi() -> None:
+    """From now on, ``import cffi`` and ``import _cffi_backend`` in this
+    process give rcffi, so programs written for cffi run on rcffi."""
+    import types
+
+    module = _sys.modules[__name__]
+    _sys.modules["cffi"] = module
+    _sys.modules["_cffi_backend"] = _cffi_backend
+    _sys.modules["cffi.api"] = api
+    error = types.ModuleType("cffi.error")
+    for name in (
+        "CDefError",
+        "FFIError",
+        "PkgConfigError",
+        "VerificationError",
+        "VerificationMissing",
+    ):
+        setattr(error, name, globals()[name])
+    _sys.modules["cffi.error"] = error
+
 
 __all__ = [
     "FFI",
@@ -30,4 +53,5 @@ __all__ = [
     "VerificationError",
     "VerificationMissing",
     "__version__",
+    "install_as_cffi",
 ]
