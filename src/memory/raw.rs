@@ -117,7 +117,11 @@ fn x87_to_f64(b: &[u8; 10]) -> f64 {
         return sign * 0.0;
     }
     if exp == 0x7fff {
-        return if mant << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+        return if mant << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
     }
     // value = mant * 2^(exp - 16383 - 63), scaled in two steps so that
     // results near the subnormal range do not underflow early.
@@ -134,7 +138,14 @@ fn f64_to_x87(v: f64) -> [u8; 10] {
     let (e, m): (u16, u64) = if exp == 0 && frac == 0 {
         (0, 0)
     } else if exp == 0x7ff {
-        (0x7fff, if frac == 0 { 1 << 63 } else { (1 << 63) | (1 << 62) })
+        (
+            0x7fff,
+            if frac == 0 {
+                1 << 63
+            } else {
+                (1 << 63) | (1 << 62)
+            },
+        )
     } else if exp == 0 {
         // Subnormal double: normalise.
         let shift = frac.leading_zeros() - 11;
@@ -229,10 +240,13 @@ unsafe impl Send for Allocation {}
 unsafe impl Sync for Allocation {}
 
 impl Allocation {
-    /// Allocates `size` zeroed bytes (at least 1) aligned to `align`
-    /// (at least 16).  `None` when the size cannot be allocated.
+    /// Allocates `size` bytes aligned to `align` (at least 16), zeroed if
+    /// `clear`, followed by a few zero bytes (so that a string filling the
+    /// memory exactly is still terminated, as cffi does for `char *`).
+    /// `None` when the size cannot be allocated.
     pub fn zeroed(size: usize, align: usize, clear: bool) -> Option<Allocation> {
-        let layout = Layout::from_size_align(size.max(1), align.max(16)).ok()?;
+        const PAD: usize = 4;
+        let layout = Layout::from_size_align(size.checked_add(PAD)?, align.max(16)).ok()?;
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe {
             if clear {
@@ -242,10 +256,11 @@ impl Allocation {
             }
         };
         if ptr.is_null() {
-            None
-        } else {
-            Some(Allocation { ptr, layout })
+            return None;
         }
+        // SAFETY: the allocation has size + PAD bytes.
+        unsafe { ptr::write_bytes(ptr.add(size), 0, PAD) };
+        Some(Allocation { ptr, layout })
     }
 
     pub fn ptr(&self) -> *mut u8 {
@@ -271,7 +286,7 @@ mod tests {
 
     #[test]
     fn x87_round_trip() {
-        for v in [0.0, 1.0, -2.5, 1e300, 1e-310, 3.14159, f64::INFINITY] {
+        for v in [0.0, 1.0, -2.5, 1e300, 1e-310, 1234.5678, f64::INFINITY] {
             assert_eq!(x87_to_f64(&f64_to_x87(v)), v, "{v}");
         }
         assert!(x87_to_f64(&f64_to_x87(f64::NAN)).is_nan());

@@ -23,7 +23,11 @@ pub fn ctype_obj<'py>(py: Python<'py>, t: &TypeRef) -> PyResult<Bound<'py, PyCTy
     let obj = Py::new(py, PyCType { t: t.clone() })?;
     // Another thread may have won the race: use whatever is stored.
     let _ = t.py_slot.set(Box::new(obj.clone_ref(py)));
-    match t.py_slot.get().and_then(|s| s.downcast_ref::<Py<PyCType>>()) {
+    match t
+        .py_slot
+        .get()
+        .and_then(|s| s.downcast_ref::<Py<PyCType>>())
+    {
         Some(o) => Ok(o.bind(py).clone()),
         None => Ok(obj.into_bound(py)),
     }
@@ -92,7 +96,13 @@ impl PyCType {
         let list = PyList::empty(py);
         for f in &layout.fields {
             let field = Py::new(py, PyCField { f: f.clone() })?;
-            list.append(PyTuple::new(py, [f.name.clone().into_pyobject(py)?.into_any(), field.into_bound(py).into_any()])?)?;
+            list.append(PyTuple::new(
+                py,
+                [
+                    f.name.clone().into_pyobject(py)?.into_any(),
+                    field.into_bound(py).into_any(),
+                ],
+            )?)?;
         }
         Ok(Some(list))
     }
@@ -177,9 +187,21 @@ impl PyCField {
         self.f.offset
     }
 
+    /// The bit position of a bitfield; -1 for other fields, -2 for
+    /// `T x[]` and `T x[0]` (cffi's `BS_EMPTY_ARRAY`).
     #[getter]
     fn bitshift(&self) -> i64 {
-        self.f.bitshift.map_or(-1, i64::from)
+        match (&self.f.ty.kind, self.f.bitshift) {
+            (_, Some(b)) => i64::from(b),
+            (
+                Kind::Array {
+                    len: None | Some(0),
+                    ..
+                },
+                None,
+            ) => -2,
+            _ => -1,
+        }
     }
 
     #[getter]

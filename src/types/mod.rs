@@ -49,7 +49,10 @@ pub enum Kind {
     Primitive(&'static Primitive),
     Pointer(TypeRef),
     /// `T[n]`, or `T[]` when `len` is `None`.
-    Array { item: TypeRef, len: Option<usize> },
+    Array {
+        item: TypeRef,
+        len: Option<usize>,
+    },
     Struct(StructInfo),
     Enum(EnumInfo),
     Function(FuncInfo),
@@ -133,11 +136,13 @@ impl CType {
         }
     }
 
-    /// `sizeof`, or `None` for void, functions, open arrays and structs
-    /// that are not completed yet.
+    /// `sizeof`, or `None` for void, open arrays and structs that are not
+    /// completed yet.  A function type is cffi's function *pointer* type:
+    /// it has the size of a pointer.
     pub fn size(&self) -> Option<usize> {
         match &self.kind {
-            Kind::Void | Kind::Function(_) => None,
+            Kind::Void => None,
+            Kind::Function(_) => Some(size_of::<usize>()),
             Kind::Primitive(p) => Some(p.size),
             Kind::Pointer(_) => Some(size_of::<usize>()),
             Kind::Array { item, len } => Some(item.size()?.checked_mul((*len)?)?),
@@ -149,7 +154,8 @@ impl CType {
     /// `alignof`, or `None` where it is unknown (as for [`CType::size`]).
     pub fn align(&self) -> Option<usize> {
         match &self.kind {
-            Kind::Void | Kind::Function(_) => None,
+            Kind::Void => None,
+            Kind::Function(_) => Some(align_of::<usize>()),
             Kind::Primitive(p) => Some(p.align),
             Kind::Pointer(_) => Some(align_of::<usize>()),
             Kind::Array { item, .. } => item.align(),
@@ -265,7 +271,11 @@ pub fn complete_struct(t: &TypeRef, layout: Layout) -> Result<(), LayoutError> {
 }
 
 pub fn new_enum(name: &str, items: Vec<(String, i128)>, base: TypeRef) -> TypeRef {
-    CType::build(Kind::Enum(EnumInfo { base, items }), name.to_owned(), name.len())
+    CType::build(
+        Kind::Enum(EnumInfo { base, items }),
+        name.to_owned(),
+        name.len(),
+    )
 }
 
 /// The name of `item` wrapped as `item<extra>` where `extra` is inserted at
