@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/python
 # Rust unit tests link libpython (pyo3 without extension-module).
 export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test lint rust-test pytest conformance bench-parse clean
+.PHONY: build demo test dev-deps lint rust-test pytest conformance bench-parse clean
 
 build:
 	cargo build --release --features extension-module
@@ -14,7 +14,10 @@ build:
 demo: build
 	$(PYTHON) examples/demo.py
 
-lint:
+dev-deps:
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
+
+lint: dev-deps
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	$(PYTHON) -m ruff check python tests conformance examples bench

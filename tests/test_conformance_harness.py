@@ -153,7 +153,10 @@ def phase(when, outcome, **extra):
          (harness.PASSED, "")),
         ([phase("setup", "passed"), phase("call", "failed", message="boom")],
          (harness.FAILED, "boom")),
-        ([phase("setup", "failed", message="fixture")], (harness.FAILED, "error in setup: fixture")),
+        (
+            [phase("setup", "failed", message="fixture")],
+            (harness.FAILED, "error in setup: fixture"),
+        ),
         ([phase("call", "passed"), phase("teardown", "failed", message="td")],
          (harness.FAILED, "error in teardown: td")),
         ([phase("setup", "skipped", message="win32 only")], (harness.SKIPPED, "win32 only")),

@@ -17,10 +17,13 @@ from ._rcffi import (
 _cffi_backend = _rcffi._cffi_backend
 _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
+from .api import FFI  # noqa: E402
+
 __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
 
 __all__ = [
+    "FFI",
     "CDefError",
     "FFIError",
     "PkgConfigError",

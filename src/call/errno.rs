@@ -24,6 +24,8 @@ mod tests {
     fn per_thread() {
         super::set(5);
         assert_eq!(super::get(), 5);
-        std::thread::spawn(|| assert_eq!(super::get(), 0)).join().unwrap();
+        std::thread::spawn(|| assert_eq!(super::get(), 0))
+            .join()
+            .unwrap();
     }
 }

@@ -68,7 +68,9 @@ impl Resolver<'_> {
                 let ty = self.resolve_type(t)?;
                 match ty.size() {
                     Some(s) => Value::Int(s as i128),
-                    None => return Err(err(e, format!("sizeof of '{}': unknown size", ty.cname()))),
+                    None => {
+                        return Err(err(e, format!("sizeof of '{}': unknown size", ty.cname())));
+                    }
                 }
             }
             ExprKind::AlignofType(t) => {
@@ -76,12 +78,18 @@ impl Resolver<'_> {
                 match ty.align() {
                     Some(s) => Value::Int(s as i128),
                     None => {
-                        return Err(err(e, format!("alignof of '{}': unknown alignment", ty.cname())));
+                        return Err(err(
+                            e,
+                            format!("alignof of '{}': unknown alignment", ty.cname()),
+                        ));
                     }
                 }
             }
             ExprKind::SizeofExpr(_) => {
-                return Err(err(e, "sizeof of an expression is not supported; use sizeof(type)"));
+                return Err(err(
+                    e,
+                    "sizeof of an expression is not supported; use sizeof(type)",
+                ));
             }
             ExprKind::Cast(t, x) => {
                 let ty = self.resolve_type(t)?;
@@ -94,7 +102,10 @@ impl Resolver<'_> {
                     (Some(p), Value::Int(i)) if p.is_float() => Value::Float(i as f64),
                     (Some(_), v) => v,
                     (None, _) => {
-                        return Err(err(e, format!("cannot cast a constant to '{}'", ty.cname())));
+                        return Err(err(
+                            e,
+                            format!("cannot cast a constant to '{}'", ty.cname()),
+                        ));
                     }
                 }
             }

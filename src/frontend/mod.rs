@@ -62,6 +62,10 @@ pub struct Declarations {
     /// Structs declared with `...;` in their body.
     pub partial_structs: HashSet<String>,
     pub partial_enums: HashSet<String>,
+    /// Typedefs of function types (not pointers): `typedef int f_t(int);`.
+    pub raw_function_typedefs: HashSet<String>,
+    /// Globals whose type only API mode can complete (`int a[...];`).
+    pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
     pub extern_python: HashMap<String, FunctionDecl>,
     pub variables: HashMap<String, VariableDecl>,
@@ -94,8 +98,8 @@ impl Declarations {
 
     /// Parses and registers a cdef source.  On error nothing is changed.
     pub fn cdef(&mut self, src: &str, opts: CdefOptions) -> Result<(), Error> {
-        let parsed = parse::parse_cdef(src, self)
-            .map_err(|e| Error::cdef(parse::LineMap::scan(src).render(&e.message, e.span)))?;
+        let parsed =
+            parse::parse_cdef(src, self).map_err(|e| Error::cdef(parse::render_error(src, &e)))?;
         let mut staged = self.clone();
         let mut r = Resolver::new(&mut staged, opts);
         for decl in &parsed.decls {
@@ -106,6 +110,9 @@ impl Declarations {
                 };
                 return Err(Error::new(error.kind, message));
             }
+        }
+        for (ty, why, span) in std::mem::take(&mut r.problems) {
+            types::set_problem(&ty, parsed.lines.render(&why, span));
         }
         *self = staged;
         Ok(())
@@ -119,12 +126,12 @@ impl Declarations {
         };
         let expr = parse::parse_type_name(src, self)
             .map_err(|e| Error::cdef(render(&e.message, e.span)))?;
-        let mut r = Resolver::new(self, CdefOptions::default());
-        if let parse::ast::TypeExpr::Function { .. } = expr {
+        if matches!(expr, parse::ast::TypeExpr::Function { .. }) || self.is_raw_function(&expr) {
             return Err(Error::cdef(format!(
                 "the type '{src}' is a function type, not a pointer-to-function type"
             )));
         }
+        let mut r = Resolver::new(self, CdefOptions::default());
         r.resolve_type(&expr).map_err(|Located { error, span }| {
             let message = match span {
                 Some(span) => render(&error.message, span),
@@ -132,6 +139,51 @@ impl Declarations {
             };
             Error::new(error.kind, message)
         })
+    }
+
+    /// Adds the declarations of `other` (`ffi.include(other)`): names this
+    /// FFI already declares differently are an error.
+    pub fn include(&mut self, other: &Declarations) -> Result<(), Error> {
+        for (name, t) in &other.typedefs {
+            match self.typedefs.get(name) {
+                Some(mine) if !std::sync::Arc::ptr_eq(mine, t) => {
+                    return Err(Error::ffi(format!(
+                        "ffi.include(): typedef '{name}' is declared differently in both FFIs"
+                    )));
+                }
+                _ => {
+                    self.typedefs.insert(name.clone(), t.clone());
+                }
+            }
+        }
+        for (k, t) in &other.tags {
+            self.tags.entry(k.clone()).or_insert_with(|| t.clone());
+        }
+        for (k, v) in &other.dots_typedefs {
+            self.dots_typedefs.entry(k.clone()).or_insert(*v);
+        }
+        for (k, v) in &other.constants {
+            self.constants.entry(k.clone()).or_insert(*v);
+        }
+        for (k, v) in &other.const_types {
+            self.const_types
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        self.partial_structs
+            .extend(other.partial_structs.iter().cloned());
+        self.partial_enums
+            .extend(other.partial_enums.iter().cloned());
+        self.api_only.extend(other.api_only.iter().cloned());
+        self.raw_function_typedefs
+            .extend(other.raw_function_typedefs.iter().cloned());
+        Ok(())
+    }
+
+    /// Whether `t` names a function type through a typedef.
+    pub fn is_raw_function(&self, t: &parse::ast::TypeExpr) -> bool {
+        matches!(t, parse::ast::TypeExpr::Base { base: parse::ast::BaseType::Named(n), .. }
+            if self.raw_function_typedefs.contains(n))
     }
 
     /// `ffi.list_types()`: typedef names, struct names, union names, each

@@ -42,6 +42,11 @@ pub struct Resolver<'a> {
     pub opts: CdefOptions,
     /// The values of the enumerators of the enum being defined.
     enum_scope: Vec<(String, i128)>,
+    /// Structs that could not be laid out: why, and where they are defined.
+    pub problems: Vec<(TypeRef, String, Span)>,
+    /// Anonymous structs, unions and enums of this source, by the offset of
+    /// their definition.
+    anonymous: std::collections::HashMap<u32, TypeRef>,
     /// Where pointers to function types are allowed to stay function types
     /// (type strings refuse a bare function type).
     pub allow_function: bool,
@@ -61,6 +66,8 @@ impl<'a> Resolver<'a> {
             decls,
             opts,
             enum_scope: Vec::new(),
+            anonymous: std::collections::HashMap::new(),
+            problems: Vec::new(),
             allow_function: true,
         }
     }
@@ -86,12 +93,16 @@ impl<'a> Resolver<'a> {
                 if let TypeExpr::Function { .. } = **pointee {
                     return self.resolve_function(pointee);
                 }
+                if self.decls.is_raw_function(pointee) {
+                    return self.resolve_type(pointee);
+                }
                 let item = self.resolve_type(pointee)?;
                 Ok(intern::pointer(&item))
             }
             TypeExpr::Array { item, len, span } => {
                 let item_ty = self.resolve_type(item)?;
-                if matches!(item_ty.kind, Kind::Function(_)) && matches!(**item, TypeExpr::Function { .. })
+                if matches!(item_ty.kind, Kind::Function(_))
+                    && matches!(**item, TypeExpr::Function { .. })
                 {
                     return Err(Located::at(
                         Error::cdef("an array of functions is not a valid type"),
@@ -119,7 +130,10 @@ impl<'a> Resolver<'a> {
                                 Some(n)
                             }
                             _ => {
-                                return Err(Located::at(Error::overflow("array length too large"), e.span));
+                                return Err(Located::at(
+                                    Error::overflow("array length too large"),
+                                    e.span,
+                                ));
                             }
                         }
                     }
@@ -187,15 +201,26 @@ impl<'a> Resolver<'a> {
             }
             let res = match **result {
                 TypeExpr::Function { span, .. } => {
-                    return Err(Located::at(Error::cdef("a function cannot return a function"), span));
+                    return Err(Located::at(
+                        Error::cdef("a function cannot return a function"),
+                        span,
+                    ));
                 }
                 TypeExpr::Array { span, .. } => {
-                    return Err(Located::at(Error::cdef("a function cannot return an array"), span));
+                    return Err(Located::at(
+                        Error::cdef("a function cannot return an array"),
+                        span,
+                    ));
                 }
                 _ => self.resolve_type(result)?,
             };
             let _ = span;
-            Ok(intern::function(args, &res, *variadic, callconv_abi(*callconv)))
+            Ok(intern::function(
+                args,
+                &res,
+                *variadic,
+                callconv_abi(*callconv),
+            ))
         })();
         self.allow_function = saved;
         result
@@ -209,8 +234,12 @@ impl<'a> Resolver<'a> {
     ) -> Result<TypeRef, Located> {
         match base {
             BaseType::Void => Ok(intern::void()),
-            BaseType::Primitive(name) => intern::primitive_named(name)
-                .ok_or_else(|| Located::at(Error::cdef(format!("unknown primitive type '{name}'")), span)),
+            BaseType::Primitive(name) => intern::primitive_named(name).ok_or_else(|| {
+                Located::at(
+                    Error::cdef(format!("unknown primitive type '{name}'")),
+                    span,
+                )
+            }),
             BaseType::Named(name) => self.named(name, span),
             BaseType::Struct(def) => self.struct_type(def, typedef_name),
             BaseType::Enum(def) => self.enum_type(def, typedef_name),
@@ -242,8 +271,9 @@ impl<'a> Resolver<'a> {
         match name {
             "bool" => Ok(intern::prim("_Bool")),
             "FILE" => Ok(self.decls.file_type()),
-            _ => intern::primitive_named(name)
-                .ok_or_else(|| Located::at(Error::cdef(format!("unknown type name '{name}'")), span)),
+            _ => intern::primitive_named(name).ok_or_else(|| {
+                Located::at(Error::cdef(format!("unknown type name '{name}'")), span)
+            }),
         }
     }
 
@@ -254,7 +284,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn struct_type(&mut self, def: &StructDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
+    fn struct_type(
+        &mut self,
+        def: &StructDef,
+        typedef_name: Option<&str>,
+    ) -> Result<TypeRef, Located> {
         let is_union = def.kind == StructKind::Union;
         let ty = match &def.name {
             Some(name) => {
@@ -278,6 +312,11 @@ impl<'a> Resolver<'a> {
                 }
             }
             None => {
+                // A later declarator of `typedef struct {...} a, *b;`
+                // refers to the body at the same place.
+                if let Some(t) = self.anonymous.get(&def.span.start) {
+                    return Ok(t.clone());
+                }
                 let name = match typedef_name {
                     Some(n) => n.to_owned(),
                     None => {
@@ -286,15 +325,24 @@ impl<'a> Resolver<'a> {
                         format!("{word} ${}", self.decls.anon_counter)
                     }
                 };
-                types::new_struct(&name, is_union)
+                let t = types::new_struct(&name, is_union);
+                self.anonymous.insert(def.span.start, t.clone());
+                t
             }
         };
         let Some(body) = &def.body else {
             return Ok(ty);
         };
-        if body.partial {
+        if body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty)) {
             // The layout is the compiler's to tell (API mode).
             self.decls.partial_structs.insert(ty.cname().to_owned());
+            self.problems.push((
+                ty.clone(),
+                "it is declared with '...', so only API mode (ffi.set_source() or \
+                 ffi.verify()) knows its layout"
+                    .to_owned(),
+                def.span,
+            ));
             return Ok(ty);
         }
         let mut fields = Vec::with_capacity(body.fields.len());
@@ -304,7 +352,13 @@ impl<'a> Resolver<'a> {
                 Some(e) => {
                     let v = self.eval_int(e)?;
                     Some(usize::try_from(v).map_err(|_| {
-                        Located::at(Error::cdef(format!("negative width in bit-field '{}'", f.name.as_deref().unwrap_or(""))), e.span)
+                        Located::at(
+                            Error::cdef(format!(
+                                "negative width in bit-field '{}'",
+                                f.name.as_deref().unwrap_or("")
+                            )),
+                            e.span,
+                        )
                     })?)
                 }
                 None => None,
@@ -327,28 +381,40 @@ impl<'a> Resolver<'a> {
             pack: self.opts.pack,
             ..StructOptions::default()
         };
-        let lay = layout::compute(ty.cname(), is_union, &fields, opts)
-            .map_err(|e| Located::at(e.into(), def.span))?;
-        types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
+        match layout::compute(ty.cname(), is_union, &fields, opts) {
+            Ok(lay) => {
+                types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
+            }
+            // As in cffi, a struct whose layout is invalid can be declared;
+            // using it raises the error.
+            Err(e) => self
+                .problems
+                .push((ty.clone(), Error::from(e).message, def.span)),
+        }
         Ok(ty)
     }
 
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
         let key = def.name.as_ref().map(|n| format!("enum {n}"));
-        if let Some(key) = &key {
-            if let Some(t) = self.decls.tags.get(key) {
-                if def.body.is_none() {
-                    return Ok(t.clone());
-                }
-                if !self.opts.override_ {
-                    return Err(Located::at(
-                        Error::ffi(format!(
-                            "multiple definitions of {key} (for interactive usage, try \
+        if key.is_none()
+            && let Some(t) = self.anonymous.get(&def.span.start)
+        {
+            return Ok(t.clone());
+        }
+        if let Some(key) = &key
+            && let Some(t) = self.decls.tags.get(key)
+        {
+            if def.body.is_none() {
+                return Ok(t.clone());
+            }
+            if !self.opts.override_ {
+                return Err(Located::at(
+                    Error::ffi(format!(
+                        "multiple definitions of {key} (for interactive usage, try \
                              cdef(xx, override=True))"
-                        )),
-                        def.span,
-                    ));
-                }
+                    )),
+                    def.span,
+                ));
             }
         }
         let cname = match (&key, typedef_name) {
@@ -360,16 +426,19 @@ impl<'a> Resolver<'a> {
             }
         };
         let Some(body) = &def.body else {
-            // `enum e x;` with no definition anywhere: cffi treats it as an
-            // `int`-sized enum with no enumerators... only in API mode.
-            return Err(Located::at(
-                Error::cdef(format!("'{cname}' is used but never defined")),
-                def.span,
-            ));
+            // `enum e;` with no definition: as cffi, an enum without
+            // enumerators stored as an `unsigned int`.
+            let t = types::new_enum(&cname, Vec::new(), intern::prim("unsigned int"));
+            if let Some(key) = key {
+                self.decls.tags.insert(key, t.clone());
+            }
+            return Ok(t);
         };
         if body.partial {
             for item in &body.items {
-                self.decls.constants.insert(item.name.clone(), Constant::Unresolved);
+                self.decls
+                    .constants
+                    .insert(item.name.clone(), Constant::Unresolved);
             }
             let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
             self.decls.partial_enums.insert(cname);
@@ -394,23 +463,29 @@ impl<'a> Resolver<'a> {
             self.define_constant(name, Constant::Int(*v), def.span)?;
         }
         let t = types::new_enum(&cname, items, base);
-        if let Some(key) = key {
-            self.decls.tags.insert(key, t.clone());
+        match key {
+            Some(key) => {
+                self.decls.tags.insert(key, t.clone());
+            }
+            None => {
+                self.anonymous.insert(def.span.start, t.clone());
+            }
         }
         Ok(t)
     }
 
     fn define_constant(&mut self, name: &str, value: Constant, span: Span) -> Result<(), Located> {
-        if let Some(old) = self.decls.constants.get(name) {
-            if *old != value && !self.opts.override_ {
-                return Err(Located::at(
-                    Error::ffi(format!(
-                        "multiple declarations of constant: {name} (for interactive usage, try \
+        if let Some(old) = self.decls.constants.get(name)
+            && *old != value
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of constant: {name} (for interactive usage, try \
                          cdef(xx, override=True))"
-                    )),
-                    span,
-                ));
-            }
+                )),
+                span,
+            ));
         }
         self.decls.constants.insert(name.to_owned(), value);
         Ok(())
@@ -436,31 +511,12 @@ impl<'a> Resolver<'a> {
                 ..
             } => {
                 let fty = self.resolve_function(ty)?;
-                let target = if *extern_python == ExternPython::No {
-                    &mut self.decls.functions
-                } else {
-                    &mut self.decls.extern_python
-                };
-                if let Some(old) = target.get(name) {
-                    if !Arc::ptr_eq(&old.ty, &fty) && !self.opts.override_ {
-                        return Err(Located::at(
-                            Error::ffi(format!(
-                                "multiple declarations of function {name} (for interactive \
-                                 usage, try cdef(xx, override=True))"
-                            )),
-                            *span,
-                        ));
-                    }
-                }
-                target.insert(
-                    name.clone(),
-                    FunctionDecl {
-                        ty: fty,
-                        plus_c: *extern_python == ExternPython::PythonPlusC,
-                    },
-                );
-                self.decls.order.push(name.clone());
-                Ok(())
+                self.add_function(name, fty, *extern_python, *span)
+            }
+            Decl::Variable { name, ty, span, .. } if self.decls.is_raw_function(ty) => {
+                // `typedef int f_t(int); f_t f;` declares a function.
+                let fty = self.resolve_type(ty)?;
+                self.add_function(name, fty, ExternPython::No, *span)
             }
             Decl::Variable {
                 name,
@@ -479,7 +535,9 @@ impl<'a> Resolver<'a> {
                                 (Value::Int(i), Some(p)) if p.is_integer() => {
                                     Constant::Int(wrap_to(i, p.size, p.is_signed()))
                                 }
-                                (Value::Int(i), Some(p)) if p.is_float() => Constant::Float(i as f64),
+                                (Value::Int(i), Some(p)) if p.is_float() => {
+                                    Constant::Float(i as f64)
+                                }
                                 (Value::Float(f), Some(p)) if p.is_float() => Constant::Float(f),
                                 (v, _) => match v {
                                     Value::Int(i) => Constant::Int(i),
@@ -493,15 +551,60 @@ impl<'a> Resolver<'a> {
                     self.decls.const_types.insert(name.clone(), cty);
                     return self.define_constant(name, c, *span);
                 }
+                if has_dots_length(ty) {
+                    // `int a[...];`: the length is the compiler's to tell.
+                    self.decls.api_only.insert(name.clone());
+                    return Ok(());
+                }
                 let vty = self.resolve_type(ty)?;
                 if vty.is_void() {
-                    return Err(Located::at(Error::cdef(format!("variable '{name}' declared void")), *span));
+                    return Err(Located::at(
+                        Error::cdef(format!("variable '{name}' declared void")),
+                        *span,
+                    ));
                 }
-                self.decls.variables.insert(name.clone(), VariableDecl { ty: vty, is_const });
+                self.decls
+                    .variables
+                    .insert(name.clone(), VariableDecl { ty: vty, is_const });
                 self.decls.order.push(name.clone());
                 Ok(())
             }
         }
+    }
+
+    fn add_function(
+        &mut self,
+        name: &str,
+        fty: TypeRef,
+        extern_python: ExternPython,
+        span: Span,
+    ) -> Result<(), Located> {
+        let target = if extern_python == ExternPython::No {
+            &mut self.decls.functions
+        } else {
+            &mut self.decls.extern_python
+        };
+        if let Some(old) = target.get(name)
+            && !Arc::ptr_eq(&old.ty, &fty)
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of function {name} (for interactive usage, try \
+                     cdef(xx, override=True))"
+                )),
+                span,
+            ));
+        }
+        target.insert(
+            name.to_owned(),
+            FunctionDecl {
+                ty: fty,
+                plus_c: extern_python == ExternPython::PythonPlusC,
+            },
+        );
+        self.decls.order.push(name.to_owned());
+        Ok(())
     }
 
     fn declare_typedef(&mut self, name: &str, ty: &TypeExpr, span: Span) -> Result<(), Located> {
@@ -521,19 +624,38 @@ impl<'a> Resolver<'a> {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name))?,
             _ => self.resolve_type(ty)?,
         };
-        if let Some(old) = self.decls.typedefs.get(name) {
-            if !Arc::ptr_eq(old, &t) && !self.opts.override_ {
-                return Err(Located::at(
-                    Error::ffi(format!(
-                        "multiple declarations of typedef {name} (for interactive usage, try \
+        if matches!(ty, TypeExpr::Function { .. }) || self.decls.is_raw_function(ty) {
+            self.decls.raw_function_typedefs.insert(name.to_owned());
+        } else {
+            self.decls.raw_function_typedefs.remove(name);
+        }
+        if let Some(old) = self.decls.typedefs.get(name)
+            && !Arc::ptr_eq(old, &t)
+            && !self.opts.override_
+        {
+            return Err(Located::at(
+                Error::ffi(format!(
+                    "multiple declarations of typedef {name} (for interactive usage, try \
                          cdef(xx, override=True))"
-                    )),
-                    span,
-                ));
-            }
+                )),
+                span,
+            ));
         }
         self.decls.typedefs.insert(name.to_owned(), t);
         Ok(())
+    }
+}
+
+/// Whether a `[...]` length appears in `t` (outside of parameter lists).
+fn has_dots_length(t: &TypeExpr) -> bool {
+    match t {
+        TypeExpr::Array {
+            len: ArrayLen::Dots,
+            ..
+        } => true,
+        TypeExpr::Array { item, .. } => has_dots_length(item),
+        TypeExpr::Pointer { pointee, .. } => has_dots_length(pointee),
+        TypeExpr::Base { .. } | TypeExpr::Function { .. } => false,
     }
 }
 

@@ -110,7 +110,7 @@ pub fn as_integer(v: &Bound<'_, PyAny>) -> PyResult<i128> {
             Some(p) if p.is_integer() || p.is_char_like() => {
                 let addr = cd.ptr()?;
                 // SAFETY: a primitive cdata's address holds a value of its size.
-                Ok(unsafe { raw::read_int(addr, p.size, p.is_signed()) })
+                Ok(unsafe { raw::read_int(addr, p.size, p.reads_signed()) })
             }
             _ => Err(PyTypeError::new_err("an integer is required")),
         };
@@ -1006,8 +1006,24 @@ pub unsafe fn write_field(
     }
 }
 
+/// How many bytes from the field's offset hold its bits (only those are
+/// read or written, so a bitfield at the end of a packed struct never
+/// touches memory past it).
+fn bitfield_bytes(shift: u32, bits: u32) -> usize {
+    (shift + bits).div_ceil(8) as usize
+}
+
+/// Whether a bitfield of this type holds signed values (`char` follows
+/// the platform's signedness of `char`).
+fn bitfield_signed(p: &Primitive) -> bool {
+    match p.family {
+        PrimFamily::Char => !cfg!(any(target_arch = "arm", target_arch = "aarch64")),
+        _ => p.is_signed(),
+    }
+}
+
 /// # Safety
-/// `addr` must be valid for the field's unit.
+/// `addr` must be valid for the bytes holding the field's bits.
 unsafe fn write_bitfield(
     f: &crate::types::Field,
     addr: *mut u8,
@@ -1018,11 +1034,11 @@ unsafe fn write_bitfield(
     let p =
         f.ty.storage_primitive()
             .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
+    // A `char` bitfield holds a small integer, as in cffi.
     let value = as_integer(v)?;
-    let (lo, hi) = if p.is_signed() {
-        let hi = (1i128 << (bits - 1)) - 1;
-        // "int x:1" also accepts 1 (read back as -1).
-        (-(1i128 << (bits - 1)), hi.max(1))
+    let (lo, hi) = if bitfield_signed(p) {
+        // "int x:1" also accepts 1 (read back as -1), as in cffi.
+        (-(1i128 << (bits - 1)), ((1i128 << (bits - 1)) - 1).max(1))
     } else {
         (0, (1i128 << bits) - 1)
     };
@@ -1035,19 +1051,20 @@ unsafe fn write_bitfield(
         )));
     }
     let mask = ((1u128 << bits) - 1) << shift;
-    // SAFETY: the unit of p.size bytes at addr is within the struct.
+    let n = bitfield_bytes(shift, bits);
+    // SAFETY: the n bytes holding the field's bits are within the struct.
     unsafe {
-        let old = raw::read_int(addr, p.size, false) as u128;
+        let old = raw::read_uint_le(addr, n);
         let new = (old & !mask) | (((value as u128) << shift) & mask);
-        raw::write_int(addr, p.size, new as i128);
+        raw::write_uint_le(addr, n, new);
     }
     Ok(())
 }
 
-/// Reads a bitfield.
+/// Reads a bitfield (an integer, whatever its type, as in cffi).
 ///
 /// # Safety
-/// `addr` must be valid for the field's unit.
+/// `addr` must be valid for the bytes holding the field's bits.
 pub unsafe fn read_bitfield<'py>(
     py: Python<'py>,
     f: &crate::types::Field,
@@ -1058,15 +1075,14 @@ pub unsafe fn read_bitfield<'py>(
     let p =
         f.ty.storage_primitive()
             .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
-    // SAFETY: the unit of p.size bytes at addr is within the struct.
-    let unit = unsafe { raw::read_int(addr, p.size, false) } as u128;
+    // SAFETY: the bytes holding the field's bits are within the struct.
+    let unit = unsafe { raw::read_uint_le(addr, bitfield_bytes(shift, bits)) };
     let raw_v = (unit >> shift) & ((1u128 << bits) - 1);
-    let v = if p.is_signed() && raw_v >> (bits - 1) & 1 == 1 {
+    let v = if bitfield_signed(p) && raw_v >> (bits - 1) & 1 == 1 {
         raw_v as i128 - (1i128 << bits)
     } else {
         raw_v as i128
     };
-    // Bitfields read as integers, whatever their type (as in cffi).
     Ok(v.into_pyobject(py)?.into_any())
 }
 

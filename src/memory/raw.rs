@@ -47,6 +47,33 @@ pub unsafe fn write_int(addr: *mut u8, size: usize, v: i128) {
     }
 }
 
+/// Reads `n` (at most 16) bytes as a little-endian unsigned number.
+///
+/// # Safety
+/// `addr` must be valid for reading `n` bytes.
+pub unsafe fn read_uint_le(addr: *const u8, n: usize) -> u128 {
+    let mut b = [0u8; 16];
+    // SAFETY: the caller guarantees n readable bytes; n <= 16.
+    unsafe { ptr::copy_nonoverlapping(addr, b.as_mut_ptr(), n.min(16)) };
+    if cfg!(target_endian = "big") {
+        b[..n.min(16)].reverse();
+    }
+    u128::from_le_bytes(b)
+}
+
+/// Writes the low `n` (at most 16) bytes of `v`, little-endian.
+///
+/// # Safety
+/// `addr` must be valid for writing `n` bytes.
+pub unsafe fn write_uint_le(addr: *mut u8, n: usize, v: u128) {
+    let mut b = v.to_le_bytes();
+    if cfg!(target_endian = "big") {
+        b[..n.min(16)].reverse();
+    }
+    // SAFETY: the caller guarantees n writable bytes; n <= 16.
+    unsafe { ptr::copy_nonoverlapping(b.as_ptr(), addr, n.min(16)) };
+}
+
 /// Reads a `float` (size 4) or `double` (size 8).
 ///
 /// # Safety

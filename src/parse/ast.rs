@@ -85,6 +85,11 @@ pub struct StructDef {
     pub name: Option<String>,
     /// `None` for a reference or forward declaration (`struct x;`),
     /// `Some` when a `{ ... }` body is written.
+    ///
+    /// With several declarators (`typedef struct { ... } a, *b;`) only the
+    /// first declarator's type carries the body; the later ones hold a
+    /// `StructDef` with the same `kind`, `name` and `span` and no body (an
+    /// anonymous one is the same struct as the one defined at that span).
     pub body: Option<StructBody>,
     pub span: Span,
 }
@@ -110,7 +115,9 @@ pub struct Field {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EnumDef {
     pub name: Option<String>,
-    /// `None` for a reference (`enum e x;`).
+    /// `None` for a reference (`enum e x;`).  As for structs, only the
+    /// first declarator of a declaration carries the body; later ones
+    /// have the same `name` and `span` and no body.
     pub body: Option<EnumBody>,
     pub span: Span,
 }
@@ -222,7 +229,11 @@ pub enum DefineValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decl {
     /// `typedef <ty> name;` (one `Decl` per declarator).
-    Typedef { name: String, ty: TypeExpr, span: Span },
+    Typedef {
+        name: String,
+        ty: TypeExpr,
+        span: Span,
+    },
     /// A function prototype `ret name(params);`.
     Function {
         name: String,

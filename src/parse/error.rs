@@ -62,27 +62,6 @@ impl LineMap {
         }
     }
 
-    /// A map of `src` with the `#line N "file"` and `# N "file"` markers
-    /// of the source already recorded.
-    pub fn scan(src: &str) -> Self {
-        let mut map = LineMap::new(src);
-        for (i, line) in src.lines().enumerate() {
-            let t = line.trim_start();
-            let Some(rest) = t.strip_prefix('#') else { continue };
-            let rest = rest.trim_start();
-            let rest = rest.strip_prefix("line").unwrap_or(rest).trim_start();
-            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let Ok(n) = digits.parse::<u32>() else { continue };
-            let after = rest[digits.len()..].trim_start();
-            let file = after
-                .strip_prefix('"')
-                .and_then(|f| f.split('"').next())
-                .map(str::to_owned);
-            map.add_marker(i as u32 + 1, n, file);
-        }
-        map
-    }
-
     /// Records a `#line` marker found on physical line `marker_line`
     /// (1-based): the next physical line is `line` of `file`.
     pub fn add_marker(&mut self, marker_line: u32, line: u32, file: Option<String>) {

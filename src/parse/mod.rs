@@ -7,9 +7,16 @@
 //! line" text.
 
 pub mod ast;
+mod declarator;
+pub mod dump;
 mod error;
+mod expr;
 mod lexer;
 mod parser;
+mod preproc;
+mod specs;
+#[cfg(test)]
+mod tests;
 pub mod typedefs;
 
 pub use error::{LineMap, ParseError, Position};
@@ -32,6 +39,24 @@ pub fn parse_cdef(src: &str, typedefs: &dyn TypedefNames) -> Result<ParsedSource
 
 /// Parses a type name as given to `ffi.new`, `ffi.cast`, `ffi.typeof`...:
 /// an abstract declarator such as `"int(*)[5]"` or `"struct foo *"`.
-pub fn parse_type_name(src: &str, typedefs: &dyn TypedefNames) -> Result<ast::TypeExpr, ParseError> {
+pub fn parse_type_name(
+    src: &str,
+    typedefs: &dyn TypedefNames,
+) -> Result<ast::TypeExpr, ParseError> {
     parser::parse_type_name(src, typedefs)
+}
+
+/// The line map of `src` with the `#line` markers found before the first
+/// lexical error (if any): use it to render a [`ParseError`] of
+/// [`parse_cdef`], so that positions honour `#line`.
+pub fn line_map(src: &str) -> LineMap {
+    let mut lines = LineMap::new(src);
+    let _ = lexer::lex(src, Some(&mut lines));
+    lines
+}
+
+/// The full text of a [`parse_cdef`] error: message, file/line/column and
+/// the source line with a caret.
+pub fn render_error(src: &str, err: &ParseError) -> String {
+    line_map(src).render(&err.message, err.span)
 }

@@ -19,7 +19,7 @@ use crate::types::{self, Kind, PrimFamily, TypeRef, intern};
 pub type CT<'py> = Bound<'py, PyCType>;
 
 fn unknown_size(t: &TypeRef) -> PyErr {
-    PyValueError::new_err(format!("ctype '{}' is of unknown size", t.cname()))
+    PyValueError::new_err(t.unknown_size_message())
 }
 
 #[pyfunction]
@@ -432,8 +432,13 @@ pub fn newp_layout(
     match &t.kind {
         Kind::Pointer(item) => {
             let Some(mut size) = item.size().filter(|_| !item.is_void()) else {
+                let why = item
+                    .struct_info()
+                    .and_then(|s| s.problem())
+                    .map(|p| format!(": {p}"))
+                    .unwrap_or_default();
                 return Err(PyTypeError::new_err(format!(
-                    "cannot instantiate ctype '{}' of unknown size",
+                    "cannot instantiate ctype '{}' of unknown size{why}",
                     item.cname()
                 )));
             };
@@ -607,7 +612,7 @@ fn cast_scalar(
                         Num::C(re, im)
                     }
                     // SAFETY: as above.
-                    _ => Num::I(unsafe { raw::read_int(addr, q.size, q.is_signed()) }),
+                    _ => Num::I(unsafe { raw::read_int(addr, q.size, q.reads_signed()) }),
                 }
             }
             None if matches!(

@@ -123,9 +123,10 @@ impl MiniBuffer {
     }
 
     fn index(&self, key: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
-        let i: isize = key.call_method0("__index__")?.extract().map_err(|_| {
-            PyIndexError::new_err("cannot fit 'int' into an index-sized integer")
-        })?;
+        let i: isize = key
+            .call_method0("__index__")?
+            .extract()
+            .map_err(|_| PyIndexError::new_err("cannot fit 'int' into an index-sized integer"))?;
         let i = if i < 0 { i + self.size as isize } else { i };
         if i < 0 || i as usize >= self.size {
             return Err(PyIndexError::new_err(format!(

@@ -482,7 +482,7 @@ impl CData {
             return match p.family {
                 PrimFamily::Char | PrimFamily::Char16 | PrimFamily::Char32 | PrimFamily::Bool => {
                     // SAFETY: the cdata holds a value of p.size bytes.
-                    let v = unsafe { raw::read_int(addr, p.size, false) };
+                    let v = unsafe { raw::read_int(addr, p.size, p.reads_signed()) };
                     Ok(v.into_pyobject(py)?.into_any())
                 }
                 PrimFamily::Signed | PrimFamily::Unsigned => {

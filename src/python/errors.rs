@@ -2,19 +2,43 @@
 //! [`Error`] to a Python exception.
 
 use pyo3::exceptions::{
-    PyAttributeError, PyException, PyIndexError, PyKeyError, PyMemoryError,
-    PyNotImplementedError, PyOSError, PyOverflowError, PyRuntimeError, PyTypeError,
-    PyValueError, PyZeroDivisionError,
+    PyAttributeError, PyException, PyIndexError, PyKeyError, PyMemoryError, PyNotImplementedError,
+    PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError, PyZeroDivisionError,
 };
 use pyo3::prelude::*;
 
 use crate::errors::{Error, ErrorKind};
 
-pyo3::create_exception!(rcffi, FFIError, PyException, "Misuse of the FFI or conflicting declarations.");
-pyo3::create_exception!(rcffi, CDefError, PyException, "A malformed or unsupported C declaration.");
-pyo3::create_exception!(rcffi, VerificationError, PyException, "An error raised when verification (compilation) fails.");
-pyo3::create_exception!(rcffi, VerificationMissing, PyException, "An incomplete structure definition is used where the real layout is needed.");
-pyo3::create_exception!(rcffi, PkgConfigError, PyException, "An error raised for a missing or failing pkg-config.");
+pyo3::create_exception!(
+    rcffi,
+    FFIError,
+    PyException,
+    "Misuse of the FFI or conflicting declarations."
+);
+pyo3::create_exception!(
+    rcffi,
+    CDefError,
+    PyException,
+    "A malformed or unsupported C declaration."
+);
+pyo3::create_exception!(
+    rcffi,
+    VerificationError,
+    PyException,
+    "An error raised when verification (compilation) fails."
+);
+pyo3::create_exception!(
+    rcffi,
+    VerificationMissing,
+    PyException,
+    "An incomplete structure definition is used where the real layout is needed."
+);
+pyo3::create_exception!(
+    rcffi,
+    PkgConfigError,
+    PyException,
+    "An error raised for a missing or failing pkg-config."
+);
 
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {

@@ -88,7 +88,7 @@ mod tests {
         let f = function(vec![int.clone(), long.clone()], &p, false, 2);
         assert_eq!(f.cname(), "int *(*)(int, long)");
         assert_eq!(pointer(&f).cname(), "int *(* *)(int, long)");
-        assert_eq!(array(&pointer(&f), Some(3)).cname(), "int *(*[3])(int, long)");
+        assert_eq!(array(&f, Some(3)).cname(), "int *(*[3])(int, long)");
         let f2 = function(vec![int.clone()], &f, true, 2);
         assert_eq!(f2.cname(), "int *(*(*)(int, ...))(int, long)");
         assert_eq!(array(&int, None).cname(), "int[]");

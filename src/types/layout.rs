@@ -349,13 +349,17 @@ impl Builder<'_> {
         let (offset, shift) = match self.opts.rules {
             BitfieldRules::GccX86 | BitfieldRules::GccArm => {
                 let arm = self.opts.rules == BitfieldRules::GccArm;
+                let natural = decl.ty.align().unwrap_or(1);
                 if bits == 0 {
-                    self.bitpos = round_up_bits(self.bitpos, natural_align * 8);
+                    // `:0` aligns to the type's own alignment, whatever the
+                    // packing.
+                    self.bitpos = round_up_bits(self.bitpos, natural * 8);
                     if arm {
                         self.align = self.align.max(natural_align);
                     }
                     return Ok(());
                 }
+                let relaxed = self.opts.packed || self.opts.pack > 0;
                 let pos =
                     usize::try_from(self.bitpos / 8).map_err(|_| too_large(self.struct_name))?;
                 let mut start = pos / natural_align * natural_align;
@@ -366,9 +370,15 @@ impl Builder<'_> {
                              bits in the previous field"
                         )));
                     }
-                    self.bitpos = round_up_bits(self.bitpos, natural_align * 8);
-                    start = usize::try_from(self.bitpos / 8)
-                        .map_err(|_| too_large(self.struct_name))?;
+                    if relaxed {
+                        // Under `#pragma pack`, gcc never moves a bitfield:
+                        // it is read from the byte where it starts.
+                        start = pos;
+                    } else {
+                        self.bitpos = round_up_bits(self.bitpos, natural_align * 8);
+                        start = usize::try_from(self.bitpos / 8)
+                            .map_err(|_| too_large(self.struct_name))?;
+                    }
                 }
                 if named || arm {
                     self.align = self.align.max(natural_align);

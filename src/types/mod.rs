@@ -62,11 +62,25 @@ pub enum Kind {
 pub struct StructInfo {
     pub is_union: bool,
     layout: OnceLock<Arc<Layout>>,
+    /// Why the struct has no layout, when its declaration was invalid or
+    /// partial (shown when it is used).
+    problem: OnceLock<String>,
 }
 
 impl StructInfo {
     pub fn layout(&self) -> Option<&Arc<Layout>> {
         self.layout.get()
+    }
+
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.get().map(String::as_str)
+    }
+}
+
+/// Records why `t` (a struct or union) cannot be laid out.
+pub fn set_problem(t: &TypeRef, why: String) {
+    if let Kind::Struct(info) = &t.kind {
+        let _ = info.problem.set(why);
     }
 }
 
@@ -136,15 +150,14 @@ impl CType {
         }
     }
 
-    /// `sizeof`, or `None` for void, open arrays and structs that are not
-    /// completed yet.  A function type is cffi's function *pointer* type:
-    /// it has the size of a pointer.
+    /// `sizeof`, or `None` for void, open arrays and structs that are
+    /// not completed yet.  A function ctype is a function *pointer* (as in
+    /// cffi), so it has the size of a pointer.
     pub fn size(&self) -> Option<usize> {
         match &self.kind {
             Kind::Void => None,
-            Kind::Function(_) => Some(size_of::<usize>()),
             Kind::Primitive(p) => Some(p.size),
-            Kind::Pointer(_) => Some(size_of::<usize>()),
+            Kind::Pointer(_) | Kind::Function(_) => Some(size_of::<usize>()),
             Kind::Array { item, len } => Some(item.size()?.checked_mul((*len)?)?),
             Kind::Struct(s) => s.layout().map(|l| l.size),
             Kind::Enum(e) => e.base.size(),
@@ -155,9 +168,8 @@ impl CType {
     pub fn align(&self) -> Option<usize> {
         match &self.kind {
             Kind::Void => None,
-            Kind::Function(_) => Some(align_of::<usize>()),
             Kind::Primitive(p) => Some(p.align),
-            Kind::Pointer(_) => Some(align_of::<usize>()),
+            Kind::Pointer(_) | Kind::Function(_) => Some(align_of::<usize>()),
             Kind::Array { item, .. } => item.align(),
             Kind::Struct(s) => s.layout().map(|l| l.align),
             Kind::Enum(e) => e.base.align(),
@@ -225,6 +237,14 @@ impl CType {
         }
     }
 
+    /// "ctype 'x' is of unknown size" with the reason, when one is known.
+    pub fn unknown_size_message(&self) -> String {
+        match self.struct_info().and_then(StructInfo::problem) {
+            Some(why) => format!("ctype '{}' is of unknown size: {why}", self.cname()),
+            None => format!("ctype '{}' is of unknown size", self.cname()),
+        }
+    }
+
     /// A struct or union not completed yet (cffi: "opaque").
     pub fn is_opaque(&self) -> bool {
         match &self.kind {
@@ -250,6 +270,7 @@ pub fn new_struct(name: &str, is_union: bool) -> TypeRef {
         Kind::Struct(StructInfo {
             is_union,
             layout: OnceLock::new(),
+            problem: OnceLock::new(),
         }),
         name.to_owned(),
         name.len(),

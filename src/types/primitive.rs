@@ -60,6 +60,13 @@ impl Primitive {
         )
     }
 
+    /// Whether the value reads as a signed number when converted to an
+    /// integer: signed integers, and `wchar_t` where C makes it signed
+    /// (Linux on x86, macOS).
+    pub fn reads_signed(&self) -> bool {
+        self.is_signed() || (self.name == "wchar_t" && WCHAR_SIGNED)
+    }
+
     /// Smallest and largest value of an integer primitive.
     pub fn int_range(&self) -> (i128, i128) {
         let bits = self.size as u32 * 8;
@@ -85,7 +92,12 @@ macro_rules! int {
         p($name, size_of::<$t>(), align_of::<$t>(), PrimFamily::Signed)
     };
     ($name:literal, $t:ty, unsigned) => {
-        p($name, size_of::<$t>(), align_of::<$t>(), PrimFamily::Unsigned)
+        p(
+            $name,
+            size_of::<$t>(),
+            align_of::<$t>(),
+            PrimFamily::Unsigned,
+        )
     };
 }
 
@@ -96,6 +108,13 @@ const WCHAR_FAMILY: PrimFamily = if WCHAR_SIZE == 2 {
 } else {
     PrimFamily::Char32
 };
+
+/// `wchar_t` is signed except on Windows and on Linux for ARM.
+const WCHAR_SIGNED: bool = !cfg!(windows)
+    && !cfg!(all(
+        target_os = "linux",
+        any(target_arch = "arm", target_arch = "aarch64")
+    ));
 
 /// `long double`: x86-64 System V keeps the 80-bit format in 16 bytes.
 #[cfg(all(target_arch = "x86_64", not(windows)))]
@@ -123,7 +142,12 @@ pub static PRIMITIVES: &[Primitive] = &[
     int!("unsigned long long", c_longlong, unsigned),
     p("float", 4, align_of::<f32>(), PrimFamily::Float),
     p("double", 8, align_of::<f64>(), PrimFamily::Float),
-    p("long double", LONG_DOUBLE.0, LONG_DOUBLE.1, PrimFamily::LongDouble),
+    p(
+        "long double",
+        LONG_DOUBLE.0,
+        LONG_DOUBLE.1,
+        PrimFamily::LongDouble,
+    ),
     p("_Bool", 1, 1, PrimFamily::Bool),
     p("wchar_t", WCHAR_SIZE, WCHAR_SIZE, WCHAR_FAMILY),
     p("char16_t", 2, 2, PrimFamily::Char16),
@@ -161,7 +185,12 @@ pub static PRIMITIVES: &[Primitive] = &[
     int!("size_t", usize, unsigned),
     int!("ssize_t", isize, signed),
     p("float _Complex", 8, align_of::<f32>(), PrimFamily::Complex),
-    p("double _Complex", 16, align_of::<f64>(), PrimFamily::Complex),
+    p(
+        "double _Complex",
+        16,
+        align_of::<f64>(),
+        PrimFamily::Complex,
+    ),
 ];
 
 /// Looks a primitive up by name.  Also accepts the backend's aliases

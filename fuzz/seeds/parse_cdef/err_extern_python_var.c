@@ -1,0 +1,4 @@
+extern "Python" {
+    int cb(int);
+    int not_a_function;
+}

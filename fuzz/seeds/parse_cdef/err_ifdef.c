@@ -1,0 +1,4 @@
+int a;
+#if 1
+int b;
+#endif

@@ -1,0 +1,2 @@
+typedef ... ok_t;
+int f(...);

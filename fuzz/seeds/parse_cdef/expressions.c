@@ -1,0 +1,20 @@
+enum e {
+    A = 1 + 2 * 3,
+    B = (1 + 2) * 3,
+    C = 1 - 2 - 3,
+    D = 1 << 2 | 3 & 4 ^ 5,
+    E = A < B == C >= D,
+    F = A && B || !C,
+    G = A ? B : C ? D : E,
+    H = -A + +B - ~C,
+    I = sizeof(int) + sizeof(struct s *) + sizeof A,
+    J = _Alignof(double) + alignof(long) + __alignof__(char),
+    K = (int)A + (unsigned char)-1 + (size_t)2,
+    L = 10 / 3 % 2,
+    M = 'x' + '\0' + '\x41' + '\101' + '\\',
+    N = 0x10 + 010 + 10u + 10UL,
+    O = (((1))),
+    P = A > B != C <= D,
+    Q = 1 >> 1,
+};
+int arr[sizeof(int[4]) / sizeof(int)];

@@ -1,0 +1,11 @@
+struct s;
+union u;
+enum e;
+struct node;
+typedef struct node node_t;
+struct node { int value; node_t *next; struct node *prev; };
+struct s *make_s(void);
+union u *make_u(void);
+enum e get_e(void);
+typedef struct opaque opaque_t;
+opaque_t *open_opaque(const char *);

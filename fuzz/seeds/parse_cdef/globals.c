@@ -1,0 +1,12 @@
+int x;
+extern int y;
+static int z;
+char *names[];
+int partial_len[...];
+int matrix[2][...];
+struct s { int a; };
+struct s sv;
+struct s *sp;
+const int cx;
+int *a, b, c[3], (*d)(void);
+void (*handlers[4])(int);

@@ -1,0 +1,14 @@
+const int a;
+int const b;
+const volatile int c;
+int volatile const d;
+const char *e;
+char const *f;
+char *const g;
+const char *const h;
+char *volatile *const i;
+int *restrict j;
+int *__restrict k;
+int *__restrict__ l;
+const const int m;
+void take(const char *restrict s, volatile int *const p);

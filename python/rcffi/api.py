@@ -1,0 +1,318 @@
+"""The ``FFI`` class: cffi's public API.
+
+The methods on the hot path (``new``, ``cast``, ``typeof``, ``sizeof``,
+``string``...) are native, inherited from ``_cffi_backend.FFI``; this module
+adds the rest on top of the same backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from . import _rcffi
+from ._rcffi import CDefError, FFIError
+
+_backend = _rcffi._cffi_backend
+
+__all__ = ["FFI"]
+
+
+class FFI(_backend.FFI):
+    """The entry point: declare C with ``cdef``, then ``dlopen`` a library
+    (ABI mode) or ``set_source`` + ``compile`` (API mode)."""
+
+    def __init__(self, backend: Any = None) -> None:
+        # ``backend`` exists for cffi compatibility: rcffi has one backend.
+        self._backend = _backend
+        self._cdefsources: list[str] = []
+        self._included_ffis: list[FFI] = []
+        self._libraries: list[Any] = []
+        self._init_once_cache: dict[Any, tuple[bool, Any]] = {}
+        self._lock = threading.Lock()
+        self._windows_unicode = None
+        for name, value in vars(_backend).items():
+            if name.startswith("RTLD_"):
+                setattr(self, name, value)
+
+    # -- declarations ---------------------------------------------------
+
+    def cdef(
+        self,
+        csource: str,
+        override: bool = False,
+        packed: bool = False,
+        pack: int | None = None,
+        dllexport: bool = False,
+    ) -> None:
+        """Parse the C declarations in ``csource`` (cffi's ``ffi.cdef``)."""
+        if not isinstance(csource, str):
+            raise TypeError("cdef() argument must be a string")
+        if packed:
+            if packed is not True:
+                raise ValueError(
+                    "'packed' should be False or True; use 'pack' to give another value"
+                )
+            if pack is not None:
+                raise ValueError("cannot give both 'pack' and 'packed'")
+        with self._lock:
+            self._cdef(csource, override=bool(override), packed=bool(packed), pack=pack)
+            self._cdefsources.append(csource)
+
+    def include(self, ffi_to_include: FFI) -> None:
+        """Make the declarations of another FFI available in this one."""
+        if not isinstance(ffi_to_include, FFI):
+            raise TypeError(
+                "ffi.include() expects an argument that is also of type rcffi.FFI, "
+                f"not {type(ffi_to_include).__name__!r}"
+            )
+        if ffi_to_include is self:
+            raise ValueError("self.include(self)")
+        with self._lock:
+            self._include(ffi_to_include)
+            self._cdefsources.append("[")
+            self._cdefsources.extend(ffi_to_include._cdefsources)
+            self._cdefsources.append("]")
+            self._included_ffis.append(ffi_to_include)
+
+    def set_unicode(self, enabled_flag: bool) -> None:
+        """Declare the Windows ``TCHAR`` family of types (as cffi does)."""
+        if self._windows_unicode is not None:
+            raise ValueError("set_unicode() can only be called once")
+        self._windows_unicode = bool(enabled_flag)
+        char = "wchar_t" if enabled_flag else "char"
+        self.cdef(
+            f"typedef {char} TBYTE; typedef {char} TCHAR; "
+            f"typedef const {char} *LPCTSTR; typedef const {char} *PCTSTR; "
+            f"typedef {char} *LPTSTR; typedef {char} *PTSTR; "
+            f"typedef TBYTE *PTBYTE; typedef TCHAR *PTCHAR;"
+        )
+
+    # -- memory -----------------------------------------------------------
+
+    def buffer(self, cdata: Any, size: int = -1) -> Any:
+        """A buffer object over the memory of ``cdata``."""
+        return _backend.buffer(cdata, size)
+
+    def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
+        """The address of a struct/array cdata, of a field or item in it,
+        or of a global of a ``lib``."""
+        if isinstance(cdata, _Lib):
+            if len(fields_or_indexes) != 1:
+                raise TypeError("addressof(lib, name) takes exactly one name")
+            return cdata._addressof(fields_or_indexes[0])
+        if not isinstance(cdata, self.CData):
+            raise TypeError(f"expected a cdata, got {type(cdata).__name__!r}")
+        return self._addressof_cdata(cdata, *fields_or_indexes)
+
+    def new_allocator(
+        self,
+        alloc: Callable[[int], Any] | None = None,
+        free: Callable[[Any], Any] | None = None,
+        should_clear_after_alloc: bool = True,
+    ) -> Callable[..., Any]:
+        """An allocator like ``ffi.new`` using custom ``alloc``/``free``."""
+        if alloc is None and free is not None:
+            raise TypeError("cannot pass 'free' without 'alloc'")
+
+        def allocator(cdecl: Any, init: Any = None) -> Any:
+            ctype = self.typeof(cdecl) if isinstance(cdecl, str) else cdecl
+            if alloc is None:
+                p = self.new(ctype, init)
+                return p
+            if ctype.kind == "array" and ctype.length is None:
+                length = _array_length(init)
+                ctype = self.typeof(self.getctype(ctype.item, f"[{length}]"))
+            elif ctype.kind not in ("pointer", "array"):
+                raise TypeError(f"expected a pointer or array ctype, got {ctype.cname!r}")
+            size = self.sizeof(ctype.item) if ctype.kind == "pointer" else self.sizeof(ctype)
+            mem = alloc(size)
+            if mem is None or not isinstance(mem, self.CData):
+                raise TypeError("alloc() must return a cdata pointer, not " + type(mem).__name__)
+            if not mem:
+                raise MemoryError(f"alloc() returned NULL for {size} bytes")
+            p = self.cast(ctype if ctype.kind == "pointer" else self.getctype(ctype, "*"), mem)
+            if should_clear_after_alloc:
+                self.memmove(p, bytes(size), size)
+            if ctype.kind == "array":
+                p = self.cast(self.getctype(ctype.item, "*"), p)
+                arr = self.cast(self.getctype(ctype, "*"), p)[0]
+                if init is not None:
+                    arr[0 : len(arr)] = init if not isinstance(init, int) else arr[0 : len(arr)]
+                result = arr
+            else:
+                if init is not None:
+                    p[0] = init
+                result = p
+            if free is not None:
+                return self.gc(result, lambda _p: free(mem))
+            return self.gc(result, lambda _p: None)
+
+        return allocator
+
+    def init_once(self, func: Callable[[], Any], tag: Any) -> Any:
+        """Run ``func()`` once per ``tag`` and return its result."""
+        try:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+        except KeyError:
+            with self._lock:
+                done, result = self._init_once_cache.setdefault(tag, (False, threading.Lock()))
+            if done:
+                return result
+        lock = result
+        with lock:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+            result = func()
+            self._init_once_cache[tag] = (True, result)
+        return result
+
+    # -- ABI mode ---------------------------------------------------------
+
+    def dlopen(self, name: Any, flags: int = 0) -> Any:
+        """Load a shared library (ABI mode) and return its ``lib``."""
+        if not (isinstance(name, str) or name is None or isinstance(name, self.CData)):
+            raise TypeError("dlopen(name): name must be a file name, None, or a 'void *' handle")
+        backendlib = _load_backend_lib(name, flags)
+        lib = _Lib(self, backendlib, name)
+        self._libraries.append(lib)
+        return lib
+
+    def dlclose(self, lib: Any) -> None:
+        """Close a library opened with ``dlopen``."""
+        if not isinstance(lib, _Lib):
+            raise TypeError("dlclose() expects a library returned by dlopen()")
+        object.__getattribute__(lib, "_backendlib").close_lib()
+
+    def callback(
+        self,
+        cdecl: Any,
+        python_callable: Callable[..., Any] | None = None,
+        error: Any = None,
+        onerror: Callable[..., Any] | None = None,
+    ) -> Any:
+        """A C function pointer calling ``python_callable`` (or a decorator)."""
+
+        def make(fn: Callable[..., Any]) -> Any:
+            if not callable(fn):
+                raise TypeError("the 'python_callable' argument is not callable")
+            return _backend.callback(self.typeof(cdecl), fn, error, onerror)
+
+        if python_callable is None:
+            return make
+        return make(python_callable)
+
+    # -- API mode (built by the API-mode work) ----------------------------
+
+    def set_source(self, module_name: str, source: str, **kwargs: Any) -> None:
+        raise NotImplementedError("API mode (set_source/compile) is not available in rcffi yet")
+
+    def compile(self, *args: Any, **kwargs: Any) -> str:
+        raise NotImplementedError("API mode (set_source/compile) is not available in rcffi yet")
+
+    def verify(self, source: str = "", **kwargs: Any) -> Any:
+        raise NotImplementedError("API mode (verify) is not available in rcffi yet")
+
+
+def _array_length(init: Any) -> int:
+    if isinstance(init, int):
+        return init
+    if isinstance(init, (bytes, str)):
+        return len(init) + 1
+    return len(init)
+
+
+def _load_backend_lib(name: Any, flags: int) -> Any:
+    """``load_library`` with cffi's search rules: a name without a slash
+    that is not found as given is looked up with ``ctypes.util``."""
+    load = _backend.load_library
+    if name is None or not isinstance(name, str) or "/" in name:
+        return load(name, flags)
+    try:
+        return load(name, flags)
+    except OSError as first:
+        import ctypes.util
+
+        path = ctypes.util.find_library(name)
+        if path is None:
+            raise OSError(
+                f"cannot load library {name!r}: {first}.  Additionally, "
+                f"ctypes.util.find_library() did not manage to locate a library called {name!r}"
+            ) from None
+        return load(path, flags)
+
+
+class _Lib:
+    """A library opened by ``ffi.dlopen``: functions, global variables and
+    constants of the cdefs, resolved when first used."""
+
+    def __init__(self, ffi: FFI, backendlib: Any, name: Any) -> None:
+        object.__setattr__(self, "_ffi", ffi)
+        object.__setattr__(self, "_backendlib", backendlib)
+        object.__setattr__(self, "_name", name)
+
+    def _decls(self) -> tuple[dict, dict, dict, dict]:
+        return object.__getattribute__(self, "_ffi")._declarations()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        funcs, variables, consts, _ = self._decls()
+        backendlib = object.__getattribute__(self, "_backendlib")
+        if name in funcs:
+            fn = backendlib.load_function(funcs[name], name)
+            object.__setattr__(self, name, fn)
+            return fn
+        if name in variables:
+            ctype, _const = variables[name]
+            return backendlib.read_variable(ctype, name)
+        if name in consts:
+            value = consts[name]
+            if value is None:
+                raise FFIError(
+                    f"the value of {name!r} is only known in API mode "
+                    "(ffi.set_source() or ffi.verify())"
+                )
+            object.__setattr__(self, name, value)
+            return value
+        raise AttributeError(
+            f"lib has no attribute {name!r} (not declared in the cdef of library "
+            f"{object.__getattribute__(self, '_name')!r})"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _, variables, _, _ = self._decls()
+        if name in variables:
+            ctype, const = variables[name]
+            if const:
+                raise AttributeError(f"cannot write to the constant global variable {name!r}")
+            object.__getattribute__(self, "_backendlib").write_variable(ctype, name, value)
+            return
+        raise AttributeError(f"cannot set attribute {name!r} of lib: not a global variable")
+
+    def __dir__(self) -> list[str]:
+        funcs, variables, consts, _ = self._decls()
+        return sorted(set(funcs) | set(variables) | set(consts))
+
+    def _addressof(self, name: str) -> Any:
+        funcs, variables, _, _ = self._decls()
+        ffi = object.__getattribute__(self, "_ffi")
+        backendlib = object.__getattribute__(self, "_backendlib")
+        if name in variables:
+            ctype, _const = variables[name]
+            ptr = backendlib.load_function(ffi.typeof(ffi.getctype(ctype, "*")), name)
+            return ptr
+        if name in funcs:
+            return getattr(self, name)
+        raise AttributeError(f"lib has no global named {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<rcffi lib {object.__getattribute__(self, '_name')!r}>"
+
+
+if not isinstance(CDefError, type):  # pragma: no cover - sanity check
+    raise ImportError("rcffi native module is broken")

@@ -1,0 +1,416 @@
+//! The native part of the `FFI` object: the declarations of its cdefs,
+//! the cache of resolved type strings, and the `ffi.*` methods on the hot
+//! path (`new`, `cast`, `typeof`, `sizeof`...).  The Python class
+//! `rcffi.FFI` derives from it and adds the rest (`dlopen`, `set_source`,
+//! `compile`, `verify`...).
+
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use super::backend;
+use super::ctype::{PyCType, ctype_obj};
+use crate::frontend::{CdefOptions, Constant, Declarations};
+use crate::memory::cdata::CData;
+use crate::types::{TypeRef, intern};
+
+/// `_cffi_backend.FFI`: the base of `rcffi.FFI`.
+#[pyclass(name = "FFI", module = "_cffi_backend", subclass, dict, frozen)]
+pub struct FfiCore {
+    decls: Mutex<Declarations>,
+    /// Type string → CType, cleared by every cdef.
+    cache: Py<PyDict>,
+}
+
+impl FfiCore {
+    fn decls(&self) -> std::sync::MutexGuard<'_, Declarations> {
+        // A poisoned lock means a panic happened mid-update; the staged
+        // update of cdef never leaves the declarations half-changed.
+        self.decls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The type `cdecl` names: a type string, or a CType.
+    pub fn resolve(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<TypeRef> {
+        let py = cdecl.py();
+        if let Ok(s) = cdecl.cast::<PyString>() {
+            let cache = self.cache.bind(py);
+            if let Some(t) = cache.get_item(s)? {
+                return Ok(t.cast::<PyCType>()?.get().t.clone());
+            }
+            let text = s.to_cow()?;
+            let t = self.decls().parse_type(&text)?;
+            cache.set_item(s, ctype_obj(py, &t)?)?;
+            return Ok(t);
+        }
+        if let Ok(t) = cdecl.cast::<PyCType>() {
+            return Ok(t.get().t.clone());
+        }
+        Err(PyTypeError::new_err(format!(
+            "expected a string or a ctype object, got {}",
+            crate::memory::convert::describe(cdecl)
+        )))
+    }
+}
+
+/// `getctype`'s placement of `replace_with` (cffi's rule: a `*` before an
+/// array needs parentheses; a name needs a space).
+fn place_declarator(t: &TypeRef, replace_with: &str) -> String {
+    let r = replace_with.trim();
+    let decl = if r.starts_with('*') && t.name_with("&").contains("&[") {
+        format!("({r})")
+    } else if !r.is_empty() && !r.starts_with(['[', '(']) {
+        format!(" {r}")
+    } else {
+        r.to_owned()
+    };
+    t.name_with(&decl)
+}
+
+#[pymethods]
+impl FfiCore {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> Self {
+        FfiCore {
+            decls: Mutex::new(Declarations::new()),
+            cache: PyDict::new(py).unbind(),
+        }
+    }
+
+    /// Parses and registers C declarations.
+    #[pyo3(signature = (csource, r#override=false, packed=false, pack=None))]
+    fn _cdef(
+        &self,
+        py: Python<'_>,
+        csource: &str,
+        r#override: bool,
+        packed: bool,
+        pack: Option<usize>,
+    ) -> PyResult<()> {
+        let opts = CdefOptions {
+            override_: r#override,
+            packed,
+            pack: pack.unwrap_or(0),
+        };
+        if let Some(p) = pack
+            && !(p == 0 || p.is_power_of_two())
+        {
+            return Err(PyValueError::new_err(format!(
+                "'pack' must be a power of two, not {p}"
+            )));
+        }
+        let mut decls = self.decls();
+        let result = decls.cdef(csource, opts);
+        drop(decls);
+        self.cache.bind(py).clear();
+        result.map_err(PyErr::from)
+    }
+
+    /// `ffi.typeof(cdecl)`: the ctype of a type string or of a cdata.
+    #[pyo3(name = "typeof")]
+    fn typeof_<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCType>> {
+        if let Ok(c) = cdecl.cast::<CData>() {
+            return ctype_obj(py, &c.get().ty);
+        }
+        let t = self.resolve(cdecl)?;
+        ctype_obj(py, &t)
+    }
+
+    fn sizeof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
+        if cdecl.is_instance_of::<CData>() {
+            return backend::sizeof(cdecl);
+        }
+        let t = self.resolve(cdecl)?;
+        t.size()
+            .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
+    }
+
+    fn alignof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let t = match cdecl.cast::<CData>() {
+            Ok(c) => c.get().ty.clone(),
+            Err(_) => self.resolve(cdecl)?,
+        };
+        t.align().ok_or_else(|| {
+            PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname()))
+        })
+    }
+
+    /// `ffi.offsetof(cdecl, field_or_index, *more)`.
+    #[pyo3(signature = (cdecl, *fields_or_indexes))]
+    fn offsetof(
+        &self,
+        cdecl: &Bound<'_, PyAny>,
+        fields_or_indexes: &Bound<'_, PyTuple>,
+    ) -> PyResult<usize> {
+        let mut t = self.resolve(cdecl)?;
+        if fields_or_indexes.is_empty() {
+            return Err(PyTypeError::new_err(
+                "offsetof() needs at least one field name or index",
+            ));
+        }
+        let mut total = 0usize;
+        for key in fields_or_indexes.iter() {
+            let (next, off) = backend::type_offset(&t, &key, t.is_pointer())?;
+            total = total
+                .checked_add(off)
+                .ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("offset too large"))?;
+            t = next;
+        }
+        Ok(total)
+    }
+
+    #[pyo3(signature = (cdecl, replace_with=""))]
+    fn getctype(&self, cdecl: &Bound<'_, PyAny>, replace_with: &str) -> PyResult<String> {
+        let t = self.resolve(cdecl)?;
+        Ok(place_declarator(&t, replace_with))
+    }
+
+    /// `ffi.new(cdecl, init=None)`.
+    #[pyo3(name = "new", signature = (cdecl, init=None))]
+    fn new_cdata<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        init: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, CData>> {
+        let t = self.resolve(cdecl)?;
+        let (size, align, len) = backend::newp_layout(&t, init)?;
+        let cd = backend::owned_cdata(py, t, size, align, len, true)?;
+        if let Some(init) = init {
+            backend::newp_init(&cd, init)?;
+        }
+        Ok(cd)
+    }
+
+    /// `ffi.cast(cdecl, value)`.
+    fn cast<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        source: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, CData>> {
+        let t = self.resolve(cdecl)?;
+        backend::cast_to(py, &t, source)
+    }
+
+    #[pyo3(signature = (cdata, maxlen=-1))]
+    fn string<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+        maxlen: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        backend::string(py, cdata, maxlen)
+    }
+
+    fn unpack<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+        length: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        backend::unpack(py, cdata, length)
+    }
+
+    /// `ffi.from_buffer([cdecl,] python_buffer, require_writable=False)`.
+    #[pyo3(name = "from_buffer", signature = (cdecl, python_buffer=None, require_writable=false))]
+    fn cdata_from_buffer<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        python_buffer: Option<&Bound<'py, PyAny>>,
+        require_writable: bool,
+    ) -> PyResult<Bound<'py, CData>> {
+        let (t, obj) = match python_buffer {
+            Some(b) => (self.resolve(cdecl)?, b),
+            None => (intern::array(&intern::prim("char"), None), cdecl),
+        };
+        backend::from_buffer_impl(py, &t, obj, require_writable)
+    }
+
+    fn memmove(&self, dest: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, n: isize) -> PyResult<()> {
+        backend::memmove(dest, src, n)
+    }
+
+    #[pyo3(signature = (cdata, destructor, size=0))]
+    fn gc<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, CData>,
+        destructor: &Bound<'py, PyAny>,
+        size: isize,
+    ) -> PyResult<Bound<'py, CData>> {
+        backend::gcp(py, cdata, destructor, size)
+    }
+
+    fn release(&self, cdata: &Bound<'_, PyAny>) -> PyResult<()> {
+        backend::release(cdata)
+    }
+
+    fn new_handle<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, CData>> {
+        let t = ctype_obj(py, &intern::pointer(&intern::void()))?;
+        backend::newp_handle(py, &t, obj)
+    }
+
+    #[pyo3(name = "from_handle")]
+    fn object_from_handle<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        backend::from_handle(py, cdata)
+    }
+
+    /// `ffi.addressof(cdata, *fields_or_indexes)` for struct, union and
+    /// array cdata (the front end handles `lib` objects).
+    #[pyo3(signature = (cdata, *fields_or_indexes))]
+    fn _addressof_cdata<'py>(
+        &self,
+        py: Python<'py>,
+        cdata: &Bound<'py, CData>,
+        fields_or_indexes: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, CData>> {
+        let me = cdata.get();
+        let mut t = me.ty.clone();
+        let mut total = 0usize;
+        if fields_or_indexes.is_empty() {
+            if !(t.is_struct() || t.is_array()) {
+                return Err(PyTypeError::new_err(format!(
+                    "addressof() needs a cdata struct, union or array, not cdata '{}'",
+                    t.cname()
+                )));
+            }
+        } else {
+            if t.is_pointer() && !t.item().is_some_and(|i| i.is_struct()) {
+                // `addressof(p, 5)` on a pointer means `p + 5`.
+            } else if !(t.is_struct() || t.is_array() || t.is_pointer()) {
+                return Err(PyTypeError::new_err(format!(
+                    "addressof() needs a cdata struct, union, array or pointer, not cdata '{}'",
+                    t.cname()
+                )));
+            }
+            for key in fields_or_indexes.iter() {
+                let (next, off) = backend::type_offset(&t, &key, t.is_pointer())?;
+                total = total.checked_add(off).ok_or_else(|| {
+                    pyo3::exceptions::PyOverflowError::new_err("offset too large")
+                })?;
+                t = next;
+            }
+        }
+        let ptr_t = ctype_obj(py, &intern::pointer(&t))?;
+        backend::rawaddressof(py, &ptr_t, cdata, total as isize)
+    }
+
+    fn integer_const(&self, name: &str) -> PyResult<i128> {
+        match self.decls().constants.get(name) {
+            Some(Constant::Int(i)) => Ok(*i),
+            Some(_) => Err(PyValueError::new_err(format!(
+                "'{name}' is not an integer constant known in ABI mode"
+            ))),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "no integer constant named '{name}'"
+            ))),
+        }
+    }
+
+    fn list_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let (a, b, c) = self.decls().list_types();
+        PyTuple::new(
+            py,
+            [
+                PyList::new(py, a)?,
+                PyList::new(py, b)?,
+                PyList::new(py, c)?,
+            ],
+        )
+    }
+
+    /// The names and types of what the cdefs declared, for `dlopen`:
+    /// `(functions, variables, constants)` with functions and variables as
+    /// `{name: (ctype, is_const)}` and constants `{name: value or None}`.
+    fn _declarations<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let d = self.decls();
+        let funcs = PyDict::new(py);
+        for (name, f) in &d.functions {
+            funcs.set_item(name, ctype_obj(py, &f.ty)?)?;
+        }
+        let vars = PyDict::new(py);
+        for (name, v) in &d.variables {
+            vars.set_item(name, (ctype_obj(py, &v.ty)?, v.is_const))?;
+        }
+        let consts = PyDict::new(py);
+        for (name, c) in &d.constants {
+            match c {
+                Constant::Int(i) => consts.set_item(name, *i)?,
+                Constant::Float(f) => consts.set_item(name, *f)?,
+                Constant::Unresolved => consts.set_item(name, py.None())?,
+            }
+        }
+        let externs = PyDict::new(py);
+        for (name, f) in &d.extern_python {
+            externs.set_item(name, ctype_obj(py, &f.ty)?)?;
+        }
+        PyTuple::new(
+            py,
+            [
+                funcs.into_any(),
+                vars.into_any(),
+                consts.into_any(),
+                externs.into_any(),
+            ],
+        )
+    }
+
+    /// Copies the declarations of `other` into this FFI (`ffi.include`).
+    fn _include(&self, py: Python<'_>, other: &Bound<'_, FfiCore>) -> PyResult<()> {
+        let theirs = other.get().decls().clone();
+        let mut mine = self.decls();
+        mine.include(&theirs).map_err(PyErr::from)?;
+        drop(mine);
+        self.cache.bind(py).clear();
+        Ok(())
+    }
+
+    #[getter(NULL)]
+    fn null<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, CData>> {
+        backend::cast_to(
+            py,
+            &intern::pointer(&intern::void()),
+            &0i32.into_pyobject(py)?.into_any(),
+        )
+    }
+
+    #[getter]
+    fn errno(&self) -> i32 {
+        crate::call::errno::get()
+    }
+
+    #[setter]
+    fn set_errno(&self, v: i32) {
+        crate::call::errno::set(v)
+    }
+
+    #[getter(CData)]
+    fn cdata_type<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyType> {
+        py.get_type::<CData>()
+    }
+
+    #[getter(CType)]
+    fn ctype_type<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyType> {
+        py.get_type::<PyCType>()
+    }
+}

@@ -1,0 +1,12 @@
+int __stdcall std1(int);
+__stdcall int std2(int);
+int WINAPI std3(int);
+int __cdecl cdecl1(int);
+int (__stdcall *std_ptr1)(int);
+int (* __stdcall std_ptr2)(int);
+int __stdcall (*std_ptr3)(int);
+int * __stdcall std_returns_ptr(int);
+typedef int (__stdcall *std_cb_t)(int);
+typedef int (__cdecl *cdecl_cb_t)(int);
+void register_cb(int (__stdcall *cb)(int), void (__cdecl *done)(void));
+int (__stdcall *get_cb(void))(long);

@@ -1,0 +1,14 @@
+static const int K = 5;
+static const int KNOWN;
+static const long NEG = -5;
+static const unsigned int SHIFT = 1 << 3;
+static const char CH = 'a';
+static const char NL = '\n';
+static const double PI = 3.14159;
+static const float F = 1.5f;
+static const double EXP = 1e-3;
+static const char *const NAME = "ignored string";
+static const int ARR[] = { 1, 2, 3 };
+const int WITH_EXPR = (1 + 2) * 3;
+static const int HEX = 0xFF;
+static const size_t SZ = sizeof(int);

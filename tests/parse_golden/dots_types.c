@@ -1,0 +1,11 @@
+typedef ... opaque_t;
+typedef ... *opaque_ptr_t;
+typedef int... int_t;
+typedef unsigned int... uint_t;
+typedef long... long_t;
+typedef unsigned long long... ull_t;
+typedef char... char_t;
+typedef float... float_t;
+typedef double... double_t;
+typedef struct { int x; ...; } partial_t;
+int arr[...];

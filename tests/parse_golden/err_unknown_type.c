@@ -1,0 +1,2 @@
+int ok;
+unknown_t value;
