@@ -39,7 +39,8 @@ pub fn type_name(v: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
-/// Whether a type is a class statement's (its module is Python source).
+/// Whether a type is a class statement's (its module is `__main__` or
+/// Python source): CPython names those without their module.
 fn defined_in_python(t: &Bound<'_, pyo3::types::PyType>) -> bool {
     const HEAPTYPE: u64 = 1 << 9;
     let heap = t
@@ -49,17 +50,18 @@ fn defined_in_python(t: &Bound<'_, pyo3::types::PyType>) -> bool {
     if !heap {
         return false;
     }
-    let py = t.py();
-    let file = t
-        .getattr("__module__")
-        .and_then(|m| py.import("sys")?.getattr("modules")?.get_item(m))
-        .and_then(|m| m.getattr("__file__"))
-        .and_then(|f| f.extract::<String>());
-    match file {
-        Ok(f) => f.ends_with(".py") || f.ends_with(".pyc"),
-        // `__main__` of `python -c`, interactive sessions...
-        Err(_) => true,
+    let Ok(module) = t.getattr("__module__").and_then(|m| m.extract::<String>()) else {
+        return true;
+    };
+    if module == "__main__" {
+        return true;
     }
+    let py = t.py();
+    py.import("sys")
+        .and_then(|sys| sys.getattr("modules")?.get_item(&module))
+        .and_then(|m| m.getattr("__file__"))
+        .and_then(|f| f.extract::<String>())
+        .is_ok_and(|f| f.ends_with(".py") || f.ends_with(".pyc"))
 }
 
 /// cffi's error for a value that cannot initialise `ty`: `expected` says
@@ -155,15 +157,16 @@ pub fn as_integer_wrapping(v: &Bound<'_, PyAny>, size: usize) -> PyResult<i128> 
     as_integer(v)
 }
 
-fn overflow(p: &Primitive, shown: &Bound<'_, PyAny>) -> PyErr {
+fn overflow(name: &str, shown: &Bound<'_, PyAny>) -> PyErr {
     PyOverflowError::new_err(format!(
-        "integer {} does not fit '{}'",
+        "integer {} does not fit '{name}'",
         shown.str().map(|s| s.to_string()).unwrap_or_default(),
-        p.name
     ))
 }
 
-fn check_range(p: &Primitive, v: i128, shown: &Bound<'_, PyAny>) -> PyResult<()> {
+/// Checks that `v` fits the integer primitive `p` of the type called
+/// `name` (an enum's name, or the primitive's).
+fn check_range(p: &Primitive, name: &str, v: i128, shown: &Bound<'_, PyAny>) -> PyResult<()> {
     let (lo, hi) = p.int_range();
     if v < 0 && p.family != PrimFamily::Signed {
         return Err(PyOverflowError::new_err(
@@ -171,7 +174,7 @@ fn check_range(p: &Primitive, v: i128, shown: &Bound<'_, PyAny>) -> PyResult<()>
         ));
     }
     if v < lo || v > hi {
-        return Err(overflow(p, shown));
+        return Err(overflow(name, shown));
     }
     Ok(())
 }
@@ -380,7 +383,7 @@ pub unsafe fn write_primitive(
     match p.family {
         PrimFamily::Signed | PrimFamily::Unsigned | PrimFamily::Bool => {
             let i = as_integer(v)?;
-            check_range(p, i, v)?;
+            check_range(p, ty.cname(), i, v)?;
             // SAFETY: forwarded to the caller's guarantee.
             unsafe { raw::write_int(addr, p.size, i) };
         }
@@ -1035,6 +1038,12 @@ unsafe fn write_bitfield(
         f.ty.storage_primitive()
             .ok_or_else(|| PyTypeError::new_err("bitfield of a non-integer type"))?;
     // A `char` bitfield holds a small integer, as in cffi.
+    if !v.is_instance_of::<PyInt>() && (v.is_instance_of::<PyFloat>() || !v.hasattr("__index__")?) {
+        return Err(PyTypeError::new_err(format!(
+            "'{}' object cannot be interpreted as an integer",
+            type_name(v)
+        )));
+    }
     let value = as_integer(v)?;
     let (lo, hi) = if bitfield_signed(p) {
         // "int x:1" also accepts 1 (read back as -1), as in cffi.

@@ -263,7 +263,7 @@ fn sizeof_target(obj: &Bound<'_, PyAny>) -> PyResult<Result<TypeRef, Py<CData>>>
     if let Ok(c) = obj.cast::<CData>() {
         return Ok(Err(c.clone().unbind()));
     }
-    Err(PyTypeError::new_err("expected a 'ctype' or 'cdata' object"))
+    Err(PyTypeError::new_err("expected a 'cdata' or 'ctype' object"))
 }
 
 #[pyfunction]
@@ -638,11 +638,9 @@ fn cast_scalar(
         match b.as_bytes() {
             [c] => Num::I(i128::from(*c)),
             _ => {
-                return Err(PyTypeError::new_err(format!(
-                    "cannot cast bytes of length {} to ctype '{}'",
-                    b.as_bytes().len(),
-                    t.cname()
-                )));
+                return Err(PyTypeError::new_err(
+                    "initializer for ctype 'char' must be a bytes of length 1, not bytes",
+                ));
             }
         }
     } else if let Ok(s) = v.cast::<PyString>() {
@@ -666,7 +664,7 @@ fn cast_scalar(
     } else if p.family == PrimFamily::Complex {
         let (re, im) = convert::as_complex(v)?;
         Num::C(re, im)
-    } else if p.is_float() && !v.is_instance_of::<PyInt>() {
+    } else if p.is_float() {
         Num::F(v.extract::<f64>()?)
     } else {
         Num::I(convert::as_integer_wrapping(v, p.size)?)
@@ -715,15 +713,18 @@ fn cast_scalar(
             _ => {
                 let i = match num {
                     Num::I(i) => i,
-                    Num::F(f) => {
-                        if f.is_finite() {
-                            f as i128
-                        } else {
-                            return Err(PyValueError::new_err(format!(
-                                "cannot convert {f} to an integer"
-                            )));
-                        }
+                    Num::F(f) if f.is_nan() => {
+                        return Err(PyValueError::new_err("cannot convert float NaN to integer"));
                     }
+                    Num::F(f) if f.is_infinite() => {
+                        return Err(pyo3::exceptions::PyOverflowError::new_err(
+                            "cannot convert float infinity to integer",
+                        ));
+                    }
+                    // Beyond 2**127 a double is a multiple of 2**75: its low
+                    // 64 bits (all a C integer keeps) are zero.
+                    Num::F(f) if f.abs() >= 2f64.powi(127) => 0,
+                    Num::F(f) => f as i128,
                     Num::C(..) => {
                         return Err(PyTypeError::new_err(format!(
                             "cannot cast a complex to ctype '{}'",
@@ -817,12 +818,12 @@ pub fn string<'py>(
         else {
             return Err(bad());
         };
-        if !(p.size == 1 || p.is_char_like()) {
-            return Err(bad());
-        }
         let addr = me.ptr()?;
         if addr.is_null() {
             return Err(null_use("string", c)?);
+        }
+        if !(p.size == 1 || p.is_char_like()) {
+            return Err(bad());
         }
         let mut max = if maxlen >= 0 {
             maxlen as usize

@@ -507,10 +507,6 @@ impl CData {
         )))
     }
 
-    fn __index__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
-        CData::__int__(slf)
-    }
-
     fn __float__(slf: &Bound<'_, CData>) -> PyResult<f64> {
         convert::as_float(slf.as_any())
     }
@@ -640,9 +636,6 @@ impl CData {
     }
 
     fn __add__<'py>(slf: &Bound<'py, CData>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        if other.is_instance_of::<CData>() {
-            return Ok(slf.py().NotImplemented());
-        }
         pointer_add(slf, other, 1)
     }
 
