@@ -10,7 +10,9 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use super::ctype::{PyCType, ctype_obj};
 use crate::errors::Error;
-use crate::memory::cdata::{CData, CDataFromBuf, CDataGCP, CDataOwn, Owner, PyBufferHold};
+use crate::memory::cdata::{
+    CData, CDataFromBuf, CDataGCP, CDataOwn, CDataOwnGC, Owner, PyBufferHold,
+};
 use crate::memory::raw::Allocation;
 use crate::memory::{convert, raw};
 use crate::types::layout::{self, BitfieldRules, FieldDecl, StructOptions};
@@ -1102,17 +1104,13 @@ pub fn newp_handle<'py>(
             t.cname()
         )));
     }
-    let cd = Bound::new(
-        py,
-        CData::new(
-            t.clone(),
-            std::ptr::null_mut(),
-            0,
-            Owner::Handle {
-                obj: obj.clone().unbind(),
-            },
-        ),
-    )?;
+    let owner = Owner::Handle {
+        obj: obj.clone().unbind(),
+    };
+    let init = PyClassInitializer::from(CData::new(t.clone(), std::ptr::null_mut(), 0, owner))
+        .add_subclass(CDataOwn)
+        .add_subclass(CDataOwnGC);
+    let cd: Bound<'py, CData> = Bound::new(py, init)?.into_super().into_super();
     let addr = cd.as_ptr() as usize;
     cd.get().set_ptr(addr as *mut u8);
     crate::memory::cdata::register_handle(addr);
@@ -1200,7 +1198,7 @@ fn buffer_address(
         let me = c.get();
         if !(me.ty.is_pointer() || me.ty.is_array()) {
             return Err(PyTypeError::new_err(format!(
-                "expected a pointer or array cdata, got cdata '{}'",
+                "expected a pointer or array ctype, got '{}'",
                 me.ty.cname()
             )));
         }
@@ -1210,27 +1208,28 @@ fn buffer_address(
                 "cannot use memmove() on a NULL pointer",
             ));
         }
-        if let Some(size) = me.data_size().filter(|_| me.ty.is_array())
-            && n > size
-        {
-            return Err(PyValueError::new_err(format!(
-                "memmove() of {n} bytes overflows cdata '{}' of {size} bytes",
-                me.ty.cname()
-            )));
+        // rcffi: never copy beyond memory whose end is known.
+        if let Some(end) = known_end(c) {
+            let room = end.saturating_sub(p as usize);
+            if n > room {
+                return Err(PyValueError::new_err(format!(
+                    "memmove() of {n} bytes goes beyond the end of cdata '{}' ({room} bytes)",
+                    me.ty.cname()
+                )));
+            }
         }
         return Ok((p, None));
     }
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
-            "expected a cdata or a buffer object, not str",
+            "a bytes-like object is required, not 'str'",
         ));
     }
     let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
     if writable && buf.readonly() {
-        return Err(PyTypeError::new_err(format!(
-            "'{}' is a read-only buffer",
-            obj.get_type().name()?
-        )));
+        return Err(pyo3::exceptions::PyBufferError::new_err(
+            "Object is not writable.",
+        ));
     }
     if buf.len_bytes() < n {
         return Err(PyValueError::new_err(format!(

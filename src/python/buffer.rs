@@ -104,6 +104,9 @@ impl MiniBuffer {
 
     /// The bytes, copied.
     fn bytes(&self, py: Python<'_>, start: usize, stop: usize) -> PyResult<Vec<u8>> {
+        if start == stop {
+            return Ok(Vec::new());
+        }
         let data = self.data(py)?;
         // SAFETY: start <= stop <= size bytes of live memory.
         Ok(unsafe { raw::slice(data.add(start), stop - start) }.to_vec())

@@ -536,8 +536,10 @@ impl CData {
         let i = index_of(key)?;
         let (item, addr) = me.item_addr(i)?;
         if item.is_struct() && me.is_new_owner() && me.ty.is_pointer() {
+            // cffi gives the struct the memory-owning class.
             let cd = CData::struct_of_owner(item, addr, slf.clone().unbind());
-            return Ok(Bound::new(slf.py(), cd)?.into_any());
+            let init = PyClassInitializer::from(cd).add_subclass(crate::memory::cdata::CDataOwn);
+            return Ok(Bound::new(slf.py(), init)?.into_any());
         }
         // SAFETY: item_addr checked the bounds (of arrays and of `new`
         // pointers), NULL and release.
