@@ -134,6 +134,11 @@ pub fn as_integer(v: &Bound<'_, PyAny>) -> PyResult<i128> {
 /// The value of a Python int as i128; values beyond i128 saturate (they
 /// are out of range of every C type anyway).
 pub fn int_value(i: &Bound<'_, PyInt>) -> PyResult<i128> {
+    // Fast path without allocation (the 128-bit conversion of the limited
+    // API builds temporary ints).
+    if let Ok(v) = i.extract::<i64>() {
+        return Ok(i128::from(v));
+    }
     match i.extract::<i128>() {
         Ok(v) => Ok(v),
         Err(_) => {
@@ -147,6 +152,9 @@ pub fn int_value(i: &Bound<'_, PyInt>) -> PyResult<i128> {
 /// does): big Python ints are reduced exactly.
 pub fn as_integer_wrapping(v: &Bound<'_, PyAny>, size: usize) -> PyResult<i128> {
     if let Ok(i) = v.cast::<PyInt>() {
+        if let Ok(x) = i.extract::<i64>() {
+            return Ok(i128::from(x));
+        }
         if let Ok(x) = i.extract::<i128>() {
             return Ok(x);
         }

@@ -121,6 +121,10 @@ pub struct Layout {
 
 impl Layout {
     pub fn field(&self, name: &str) -> Option<&Field> {
+        // Small structs: comparing a few short names beats hashing one.
+        if self.fields.len() <= 8 {
+            return self.fields.iter().find(|f| f.name == name);
+        }
         self.by_name.get(name).map(|&i| &self.fields[i])
     }
 }
