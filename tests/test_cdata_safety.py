@@ -254,3 +254,20 @@ def test_cdata_cannot_be_subclassed():
         type("X", (type(cast(INT, 1)),), {})
     with pytest.raises(TypeError):
         type("Y", (buffer,), {})
+
+
+def test_buffer_larger_than_owned_memory_is_not_readable_beyond():
+    import warnings
+
+    p = newp(new_array_type(CHAR_P, 4), b"abcd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = buffer(p, 100)
+    assert len(b) == 100
+    assert b[0:4] == b"abcd"
+    with pytest.raises(IndexError):
+        b[50]
+    with pytest.raises(IndexError):
+        b[:]
+    with pytest.raises(BufferError):
+        memoryview(b)

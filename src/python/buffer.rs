@@ -20,6 +20,9 @@ use crate::memory::{convert, raw};
 pub struct MiniBuffer {
     addr: usize,
     size: usize,
+    /// How many of the `size` bytes lie in memory rcffi knows the end of
+    /// (all of them when it does not know): access beyond is refused.
+    valid: usize,
     cdata: Py<CData>,
 }
 
@@ -70,11 +73,16 @@ pub fn buffer_new<'py>(
         })?,
     };
     let addr = me.ptr()? as usize;
+    let valid = match crate::python::backend::known_end(cdata) {
+        Some(end) => size.min(end.saturating_sub(addr)),
+        None => size,
+    };
     Bound::new(
         py,
         MiniBuffer {
             addr,
             size,
+            valid,
             cdata: cdata.clone().unbind(),
         },
     )
@@ -90,10 +98,17 @@ fn other_bytes(v: &Bound<'_, PyAny>) -> Option<pyo3::buffer::PyUntypedBuffer> {
 }
 
 impl MiniBuffer {
-    /// The address of the bytes, checking that they can be used: the
-    /// cdata's memory was not released, and is not at NULL.
-    fn data(&self, py: Python<'_>) -> PyResult<*mut u8> {
+    /// The address of the bytes, checking that bytes up to `end` can be
+    /// used: the cdata's memory was not released, is not at NULL, and
+    /// holds them (rcffi refuses what cffi warns would crash).
+    fn data(&self, py: Python<'_>, end: usize) -> PyResult<*mut u8> {
         self.cdata.bind(py).get().ptr()?;
+        if end > self.valid {
+            return Err(PyIndexError::new_err(format!(
+                "buffer access beyond the {} bytes of memory the cdata owns",
+                self.valid
+            )));
+        }
         if self.addr == 0 && self.size > 0 {
             return Err(PyRuntimeError::new_err(
                 "cannot use a buffer over a NULL pointer",
@@ -107,7 +122,7 @@ impl MiniBuffer {
         if start == stop {
             return Ok(Vec::new());
         }
-        let data = self.data(py)?;
+        let data = self.data(py, stop)?;
         // SAFETY: start <= stop <= size bytes of live memory.
         Ok(unsafe { raw::slice(data.add(start), stop - start) }.to_vec())
     }
@@ -204,7 +219,7 @@ impl MiniBuffer {
                     "right operand length must match slice length",
                 ));
             }
-            let data = self.data(py)?;
+            let data = self.data(py, stop)?;
             // SAFETY: both ranges hold stop - start bytes; the source
             // buffer is held during the copy; they may overlap.
             unsafe { raw::copy(data.add(start), src.buf_ptr() as *const u8, stop - start) };
@@ -219,7 +234,7 @@ impl MiniBuffer {
         let i = self.index(key, "assignment ")?;
         match value.cast::<PyBytes>().map(|b| b.as_bytes()) {
             Ok([byte]) => {
-                let data = self.data(py)?;
+                let data = self.data(py, i + 1)?;
                 // SAFETY: i < size bytes of live memory.
                 unsafe { raw::write_int(data.add(i), 1, i128::from(*byte)) };
                 Ok(())
@@ -267,7 +282,7 @@ impl MiniBuffer {
     ) -> PyResult<()> {
         let me = slf.get();
         let data = me
-            .data(slf.py())
+            .data(slf.py(), me.size)
             .map_err(|e| PyBufferError::new_err(e.value(slf.py()).to_string()))?;
         // SAFETY: `view` comes from Python; the memory stays valid until
         // the matching __releasebuffer__, since the export defers freeing.
