@@ -313,6 +313,15 @@ pub fn wide_to_string<'py>(
 fn as_wide_char(p: &Primitive, v: &Bound<'_, PyAny>) -> PyResult<u32> {
     let mut got: Option<String> = None;
     if let Ok(s) = v.cast::<PyString>() {
+        // Fast path: one character that is not beyond char16_t's range.
+        if let Ok(text) = s.to_str() {
+            let mut it = text.chars();
+            if let (Some(c), None) = (it.next(), it.next())
+                && (p.size != 2 || u32::from(c) <= 0xFFFF)
+            {
+                return Ok(u32::from(c));
+            }
+        }
         let cps = code_points(s)?;
         if cps.len() != 1 {
             got = Some(format!("unicode string of length {}", cps.len()));

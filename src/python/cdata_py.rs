@@ -316,19 +316,30 @@ fn pointer_add<'py>(
     sign: isize,
 ) -> PyResult<Py<PyAny>> {
     let py = slf.py();
-    let n = other.call_method0("__index__").map_err(|e| {
-        if other.hasattr("__index__").unwrap_or(false) {
-            e
-        } else {
-            PyTypeError::new_err(format!(
-                "'{}' object cannot be interpreted as an integer",
-                convert::type_name(other)
-            ))
+    let n: isize = match other.cast::<PyInt>() {
+        Ok(i) => i.extract().map_err(|_| {
+            pyo3::exceptions::PyOverflowError::new_err(
+                "Python int too large to convert to C ssize_t",
+            )
+        })?,
+        Err(_) => {
+            let n = other.call_method0("__index__").map_err(|e| {
+                if other.hasattr("__index__").unwrap_or(false) {
+                    e
+                } else {
+                    PyTypeError::new_err(format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        convert::type_name(other)
+                    ))
+                }
+            })?;
+            n.extract().map_err(|_| {
+                pyo3::exceptions::PyOverflowError::new_err(
+                    "Python int too large to convert to C ssize_t",
+                )
+            })?
         }
-    })?;
-    let n: isize = n.extract().map_err(|_| {
-        pyo3::exceptions::PyOverflowError::new_err("Python int too large to convert to C ssize_t")
-    })?;
+    };
     let me = slf.get();
     let item = match &me.ty.kind {
         Kind::Pointer(i) | Kind::Array { item: i, .. } => i.clone(),
