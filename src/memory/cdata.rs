@@ -19,17 +19,19 @@
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
-use super::raw::Allocation;
+use super::raw;
 use crate::errors::{Error, Result};
 use crate::types::{Kind, TypeRef};
 
-/// Who owns the memory a cdata refers to.
+/// Who owns the memory a cdata refers to.  The common owners (views,
+/// values, `ffi.new` memory) are stored inline; the rare ones behind a
+/// box, so that a cdata stays small.
 pub enum Owner {
     /// Memory owned elsewhere: by C, or by `base` (a view such as `p[0]`,
     /// `p.field`, `p + 1`), which is kept alive by this cdata.  `base` is
@@ -38,32 +40,59 @@ pub enum Owner {
     Borrowed { base: Option<Py<CData>> },
     /// A primitive value held in the cdata itself.
     Value,
-    /// `ffi.new` memory, freed with the cdata or by `ffi.release`.  `size`
-    /// is the size asked for (the allocation may be a little larger).
-    Owned {
-        alloc: Mutex<Option<Allocation>>,
-        size: usize,
-    },
-    /// `ffi.new_allocator(...)` memory: `inner` holds the cdata the custom
-    /// allocator returned; `free` is called on it at release.
-    Custom {
-        inner: Mutex<Option<Py<PyAny>>>,
-        free: Option<Py<PyAny>>,
-    },
+    /// `ffi.new` memory (from [`raw::alloc_owned`], at the cdata's
+    /// address), freed with the cdata or by `ffi.release`.  `size` is the
+    /// size asked for, `align` the alignment it was allocated with.
+    Owned { size: usize, align: usize },
+    /// `ffi.new_allocator(...)` memory.
+    Custom(Box<CustomOwner>),
     /// `ffi.from_buffer`: the memory of a Python buffer, held until
-    /// release.  `nbytes` is the length of the buffer.
-    Buffer {
-        view: Mutex<Option<PyBufferHold>>,
-        obj: Py<PyAny>,
-        nbytes: usize,
-    },
+    /// release.
+    Buffer(Box<BufferOwner>),
     /// `ffi.gc(orig, destructor)`: calls the destructor on `orig` once.
-    Gc {
-        orig: Py<CData>,
-        destructor: Mutex<Option<Py<PyAny>>>,
-    },
+    Gc(Box<GcOwner>),
     /// `ffi.new_handle(obj)`: a `void *` whose value identifies `obj`.
     Handle { obj: Py<PyAny> },
+}
+
+/// [`Owner::Custom`]: `inner` holds the cdata the custom allocator
+/// returned; `free` is called on it at release.
+pub struct CustomOwner {
+    pub inner: Mutex<Option<Py<PyAny>>>,
+    pub free: Option<Py<PyAny>>,
+}
+
+/// [`Owner::Buffer`]: the held view of `obj`; `nbytes` is the length of
+/// the buffer.
+pub struct BufferOwner {
+    pub view: Mutex<Option<PyBufferHold>>,
+    pub obj: Py<PyAny>,
+    pub nbytes: usize,
+}
+
+/// [`Owner::Gc`].
+pub struct GcOwner {
+    pub orig: Py<CData>,
+    pub destructor: Mutex<Option<Py<PyAny>>>,
+}
+
+impl Owner {
+    /// `ffi.from_buffer` memory.
+    pub fn buffer(view: PyBufferHold, obj: Py<PyAny>, nbytes: usize) -> Owner {
+        Owner::Buffer(Box::new(BufferOwner {
+            view: Mutex::new(Some(view)),
+            obj,
+            nbytes,
+        }))
+    }
+
+    /// `ffi.gc(orig, destructor)`.
+    pub fn gc(orig: Py<CData>, destructor: Py<PyAny>) -> Owner {
+        Owner::Gc(Box::new(GcOwner {
+            orig,
+            destructor: Mutex::new(Some(destructor)),
+        }))
+    }
 }
 
 /// A held `Py_buffer` (released on drop).
@@ -83,7 +112,27 @@ impl Inline {
     }
 }
 
-/// The Python `_cffi_backend._CDataBase` object.
+/// State that few cdata need, allocated on first use.
+#[derive(Default)]
+struct Extra {
+    /// Buffer exports (`memoryview(ffi.buffer(...))`) of this memory in
+    /// progress: freeing is deferred until they have all ended.
+    exports: AtomicUsize,
+    /// Owning cdata stored into pointer slots of memory owned by this
+    /// cdata, by slot address: kept alive while this cdata lives.
+    keep: Mutex<HashMap<usize, Py<PyAny>>>,
+}
+
+/// Bits of [`CData::flags`].
+const RELEASED: u8 = 1;
+/// `p[0]` of the `struct *` that `new` returned.
+const STRUCT_OF_OWNER: u8 = 2;
+/// The owned memory was freed.
+const FREED: u8 = 4;
+
+/// The Python `_cffi_backend._CDataBase` object.  Instances are made by
+/// `python::capi::cdata_object` (with the class cffi gives them), not
+/// with `Bound::new`.
 #[pyclass(
     name = "_CDataBase",
     module = "_cffi_backend",
@@ -93,39 +142,14 @@ impl Inline {
 )]
 pub struct CData {
     pub ty: TypeRef,
-    ptr: AtomicPtr<u8>,
     /// Number of items, for arrays whose type has no length (`int[]`).
     pub len: usize,
+    ptr: AtomicPtr<u8>,
     pub owner: Owner,
+    flags: AtomicU8,
     inline: Inline,
-    released: AtomicBool,
-    /// `p[0]` of the `struct *` that `new` returned (`base` is `p`): cffi
-    /// treats it as the owner of the memory (repr, `sizeof`, open arrays).
-    struct_of_owner: bool,
-    /// Buffer exports (`memoryview(ffi.buffer(...))`) of this memory in
-    /// progress: freeing is deferred until they have all ended.
-    exports: AtomicUsize,
-    /// Owning cdata stored into pointer slots of memory owned by this
-    /// cdata, by slot address: kept alive while this cdata lives.
-    keep: Mutex<Option<HashMap<usize, Py<PyAny>>>>,
+    extra: OnceLock<Box<Extra>>,
 }
-
-/// `__CDataOwn`: memory from `ffi.new`.
-#[pyclass(name = "__CDataOwn", module = "_cffi_backend", extends = CData, subclass, frozen)]
-pub struct CDataOwn;
-
-/// `__CDataOwnGC`: memory from `ffi.new` for structs and unions (cffi
-/// tracks them in the GC).
-#[pyclass(name = "__CDataOwnGC", module = "_cffi_backend", extends = CDataOwn, frozen)]
-pub struct CDataOwnGC;
-
-/// `__CDataFromBuf`: from `ffi.from_buffer`.
-#[pyclass(name = "__CDataFromBuf", module = "_cffi_backend", extends = CData, frozen)]
-pub struct CDataFromBuf;
-
-/// `__CDataGCP`: from `ffi.gc`.
-#[pyclass(name = "__CDataGCP", module = "_cffi_backend", extends = CData, frozen)]
-pub struct CDataGCP;
 
 fn released_error(ty: &TypeRef) -> Error {
     Error::value(format!(
@@ -138,15 +162,18 @@ impl CData {
     pub fn new(ty: TypeRef, ptr: *mut u8, len: usize, owner: Owner) -> Self {
         CData {
             ty,
-            ptr: AtomicPtr::new(ptr),
             len,
+            ptr: AtomicPtr::new(ptr),
             owner,
+            flags: AtomicU8::new(0),
             inline: Inline::new([0; 16]),
-            released: AtomicBool::new(false),
-            struct_of_owner: false,
-            exports: AtomicUsize::new(0),
-            keep: Mutex::new(None),
+            extra: OnceLock::new(),
         }
+    }
+
+    /// A cdata on memory it does not own, keeping `base` alive.
+    pub fn borrowed(ty: TypeRef, ptr: *mut u8, len: usize, base: Option<Py<CData>>) -> Self {
+        CData::new(ty, ptr, len, Owner::Borrowed { base })
     }
 
     /// A primitive value cdata whose bytes are `bytes`.
@@ -156,17 +183,36 @@ impl CData {
         cd
     }
 
+    /// A cdata owning `size` new zeroed bytes aligned to `align` (the
+    /// memory of `ffi.new`); `len` is the item count of open arrays.
+    /// Gives `ty` back if the memory cannot be allocated.
+    pub fn owned(
+        ty: TypeRef,
+        size: usize,
+        align: usize,
+        len: usize,
+    ) -> std::result::Result<Self, TypeRef> {
+        match raw::alloc_owned(size, align) {
+            Some(ptr) => Ok(CData::new(ty, ptr, len, Owner::Owned { size, align })),
+            None => Err(ty),
+        }
+    }
+
     /// `p[0]` of `p`, the `struct *` that `new` returned.
     pub fn struct_of_owner(ty: TypeRef, ptr: *mut u8, owner: Py<CData>) -> Self {
-        let mut cd = CData::new(ty, ptr, 0, Owner::Borrowed { base: Some(owner) });
-        cd.struct_of_owner = true;
+        let cd = CData::borrowed(ty, ptr, 0, Some(owner));
+        cd.flags.store(STRUCT_OF_OWNER, Ordering::Relaxed);
         cd
+    }
+
+    fn flag(&self, f: u8) -> bool {
+        self.flags.load(Ordering::Relaxed) & f != 0
     }
 
     /// The `struct *` from `new` this struct cdata is `[0]` of, if any.
     pub fn owning_pointer(&self) -> Option<&CData> {
         match &self.owner {
-            Owner::Borrowed { base: Some(b) } if self.struct_of_owner => Some(b.get()),
+            Owner::Borrowed { base: Some(b) } if self.flag(STRUCT_OF_OWNER) => Some(b.get()),
             _ => None,
         }
     }
@@ -178,6 +224,7 @@ impl CData {
 
     /// The address, without checking for release (for `repr`, hashing,
     /// comparisons).
+    #[inline]
     pub fn raw_ptr(&self) -> *mut u8 {
         match self.owner {
             Owner::Value => self.inline.0.get() as *mut u8,
@@ -188,7 +235,7 @@ impl CData {
     /// Whether `release()` (or the end of a `with` block) was called on
     /// this very cdata.
     pub fn was_released(&self) -> bool {
-        self.released.load(Ordering::Relaxed)
+        self.flag(RELEASED)
     }
 
     /// Whether the memory of this cdata can no longer be used.
@@ -197,34 +244,41 @@ impl CData {
     }
 
     /// Fails if the memory this cdata refers to was freed.
-    fn check_alive(&self) -> Result<()> {
+    #[inline]
+    pub fn check_alive(&self) -> Result<()> {
         match &self.owner {
-            Owner::Owned { .. } | Owner::Custom { .. } if self.was_released() => {
+            Owner::Value | Owner::Borrowed { base: None } | Owner::Handle { .. } => Ok(()),
+            Owner::Borrowed { base: Some(b) } => b.get().check_alive(),
+            Owner::Owned { .. } | Owner::Custom(_) if self.was_released() => {
                 Err(released_error(&self.ty))
             }
-            Owner::Buffer { obj, nbytes, .. } if self.was_released() => {
-                // The buffer was given back: the memory is still the
-                // object's only if the object still exposes it.
-                let same = Python::attach(|py| {
-                    pyo3::buffer::PyUntypedBuffer::get(obj.bind(py)).is_ok_and(|b| {
-                        b.buf_ptr() as *mut u8 == self.raw_ptr() && b.len_bytes() >= *nbytes
-                    })
-                });
-                if same {
-                    Ok(())
-                } else {
-                    Err(released_error(&self.ty))
-                }
-            }
+            Owner::Owned { .. } | Owner::Custom(_) => Ok(()),
+            Owner::Buffer(b) if self.was_released() => self.check_buffer_alive(b),
+            Owner::Buffer(_) => Ok(()),
             // `ffi.gc` memory is the original's: the destructor is the
             // user's business, as with any pointer.
-            Owner::Gc { orig, .. } => orig.get().check_alive(),
-            Owner::Borrowed { base: Some(b) } => b.get().check_alive(),
-            _ => Ok(()),
+            Owner::Gc(g) => g.orig.get().check_alive(),
+        }
+    }
+
+    /// A released `from_buffer` cdata: the memory is still the object's
+    /// only if the object still exposes it.
+    #[cold]
+    fn check_buffer_alive(&self, b: &BufferOwner) -> Result<()> {
+        let same = Python::attach(|py| {
+            pyo3::buffer::PyUntypedBuffer::get(b.obj.bind(py)).is_ok_and(|v| {
+                v.buf_ptr() as *mut u8 == self.raw_ptr() && v.len_bytes() >= b.nbytes
+            })
+        });
+        if same {
+            Ok(())
+        } else {
+            Err(released_error(&self.ty))
         }
     }
 
     /// The address, failing if the memory was released.
+    #[inline]
     pub fn ptr(&self) -> Result<*mut u8> {
         self.check_alive()?;
         Ok(self.raw_ptr())
@@ -241,7 +295,7 @@ impl CData {
 
     /// Memory from `ffi.new` (cffi's `CDataOwn_Check`).
     pub fn is_new_owner(&self) -> bool {
-        matches!(self.owner, Owner::Owned { .. } | Owner::Custom { .. })
+        matches!(self.owner, Owner::Owned { .. } | Owner::Custom(_))
     }
 
     /// The size asked for when this memory was allocated by `new`.
@@ -310,7 +364,7 @@ impl CData {
     pub fn known_range(&self) -> Option<(usize, usize)> {
         match &self.owner {
             Owner::Owned { size, .. } => Some((self.raw_ptr() as usize, *size)),
-            Owner::Buffer { nbytes, .. } => Some((self.raw_ptr() as usize, *nbytes)),
+            Owner::Buffer(b) => Some((self.raw_ptr() as usize, b.nbytes)),
             _ => None,
         }
     }
@@ -321,10 +375,22 @@ impl CData {
         matches!(
             self.owner,
             Owner::Owned { .. }
-                | Owner::Custom { .. }
-                | Owner::Buffer { .. }
-                | Owner::Gc { .. }
+                | Owner::Custom(_)
+                | Owner::Buffer(_)
+                | Owner::Gc(_)
                 | Owner::Handle { .. }
+        )
+    }
+
+    /// Whether this cdata may take part in a reference cycle as soon as
+    /// it is made: it references Python objects other than a memory
+    /// owner without a keep-alive map (views reference an owner that may
+    /// get one later).  Other cdata are left out of the cyclic garbage
+    /// collector until their keep-alive map gets its first entry.
+    pub fn needs_gc(&self) -> bool {
+        !matches!(
+            self.owner,
+            Owner::Value | Owner::Owned { .. } | Owner::Borrowed { base: None }
         )
     }
 
@@ -335,14 +401,13 @@ impl CData {
     }
 
     /// As [`CData::keeper`], typed.
+    #[inline]
     pub fn keeper_cdata(slf: &Bound<'_, CData>) -> Option<Py<CData>> {
         let me = slf.get();
-        if me.owns_memory() {
-            return Some(slf.clone().unbind());
-        }
         match &me.owner {
             Owner::Borrowed { base: Some(b) } => Some(b.clone_ref(slf.py())),
-            _ => None,
+            Owner::Borrowed { base: None } | Owner::Value => None,
+            _ => Some(slf.clone().unbind()),
         }
     }
 
@@ -366,15 +431,25 @@ impl CData {
         f(self);
         match &self.owner {
             Owner::Borrowed { base: Some(b) } => b.get().for_each_holder(f),
-            Owner::Gc { orig, .. } => orig.get().for_each_holder(f),
+            Owner::Gc(g) => g.orig.get().for_each_holder(f),
             _ => {}
         }
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra.get_or_init(Default::default)
+    }
+
+    fn exports(&self) -> usize {
+        self.extra
+            .get()
+            .map_or(0, |e| e.exports.load(Ordering::Relaxed))
     }
 
     /// A buffer export of this memory starts (see [`CData::export_ended`]).
     pub fn export_started(&self) {
         self.for_each_holder(&mut |c| {
-            c.exports.fetch_add(1, Ordering::Relaxed);
+            c.extra().exports.fetch_add(1, Ordering::Relaxed);
         });
     }
 
@@ -382,7 +457,7 @@ impl CData {
     pub fn export_ended(&self, py: Python<'_>) -> PyResult<()> {
         let mut pending = Vec::new();
         self.for_each_holder(&mut |c| {
-            if c.exports.fetch_sub(1, Ordering::Relaxed) == 1 && c.was_released() {
+            if c.extra().exports.fetch_sub(1, Ordering::Relaxed) == 1 && c.was_released() {
                 pending.push(c as *const CData as usize);
             }
         });
@@ -397,18 +472,23 @@ impl CData {
         result
     }
 
-    /// Records that the pointer slot at `addr` holds `value` (or nothing).
-    pub fn keep_at(&self, addr: usize, value: Option<Py<PyAny>>) {
-        let Ok(mut keep) = self.keep.lock() else {
-            return;
-        };
+    /// Records that the pointer slot at `addr` of the memory `slf` owns
+    /// holds `value` (or nothing).  The first reference puts `slf` under
+    /// the watch of the cyclic garbage collector.
+    pub fn keep_at(slf: &Bound<'_, CData>, addr: usize, value: Option<Py<PyAny>>) {
+        let me = slf.get();
         match value {
             Some(v) => {
-                keep.get_or_insert_with(HashMap::new).insert(addr, v);
+                if let Ok(mut keep) = me.extra().keep.lock() {
+                    keep.insert(addr, v);
+                }
+                gc_track(slf.as_any());
             }
             None => {
-                if let Some(map) = keep.as_mut() {
-                    map.remove(&addr);
+                if let Some(e) = me.extra.get()
+                    && let Ok(mut keep) = e.keep.lock()
+                {
+                    keep.remove(&addr);
                 }
             }
         }
@@ -422,20 +502,21 @@ impl CData {
     ) -> Result<(), E> {
         match &self.owner {
             Owner::Borrowed { base: Some(b) } => visit(b.as_any())?,
-            Owner::Custom { inner, free } => {
-                if let Ok(i) = inner.try_lock()
+            Owner::Custom(c) => {
+                if let Ok(i) = c.inner.try_lock()
                     && let Some(i) = i.as_ref()
                 {
                     visit(i)?;
                 }
-                if let Some(f) = free {
+                if let Some(f) = &c.free {
                     visit(f)?;
                 }
             }
-            Owner::Buffer { obj, .. } | Owner::Handle { obj } => visit(obj)?,
-            Owner::Gc { orig, destructor } => {
-                visit(orig.as_any())?;
-                if let Ok(d) = destructor.try_lock()
+            Owner::Buffer(b) => visit(&b.obj)?,
+            Owner::Handle { obj } => visit(obj)?,
+            Owner::Gc(g) => {
+                visit(g.orig.as_any())?;
+                if let Ok(d) = g.destructor.try_lock()
                     && let Some(d) = d.as_ref()
                 {
                     visit(d)?;
@@ -443,10 +524,10 @@ impl CData {
             }
             Owner::Borrowed { base: None } | Owner::Value | Owner::Owned { .. } => {}
         }
-        if let Ok(keep) = self.keep.try_lock()
-            && let Some(map) = keep.as_ref()
+        if let Some(e) = self.extra.get()
+            && let Ok(keep) = e.keep.try_lock()
         {
-            for v in map.values() {
+            for v in keep.values() {
                 visit(v)?;
             }
         }
@@ -455,15 +536,20 @@ impl CData {
 
     /// Drops the references that can be dropped to break a cycle.
     pub fn clear_refs(&self) {
-        if let Ok(mut keep) = self.keep.try_lock() {
-            keep.take();
+        if let Some(e) = self.extra.get()
+            && let Ok(mut keep) = e.keep.try_lock()
+        {
+            // Dropped outside the lock: a drop may run Python code.
+            let old = std::mem::take(&mut *keep);
+            drop(keep);
+            drop(old);
         }
     }
 
     /// The object kept alive for the pointer slot at `addr`, if any.
     pub fn kept_at(&self, py: Python<'_>, addr: usize) -> Option<Py<PyAny>> {
-        let keep = self.keep.lock().ok()?;
-        keep.as_ref()?.get(&addr).map(|k| k.clone_ref(py))
+        let keep = self.extra.get()?.keep.lock().ok()?;
+        keep.get(&addr).map(|k| k.clone_ref(py))
     }
 
     /// Marks the memory released and frees what can be freed now (the
@@ -471,44 +557,65 @@ impl CData {
     /// custom `free`).  With buffer exports in progress, freeing waits for
     /// the last one to end.
     pub fn release(&self, py: Python<'_>) -> PyResult<()> {
-        if self.released.swap(true, Ordering::Relaxed) {
+        if self.flags.fetch_or(RELEASED, Ordering::Relaxed) & RELEASED != 0 {
             return Ok(());
         }
-        if self.exports.load(Ordering::Relaxed) > 0 {
+        if self.exports() > 0 {
             return Ok(());
         }
         self.free_now(py)
     }
 
+    /// Frees the memory of an `Owned` cdata, once.
+    fn free_owned(&self) {
+        if let Owner::Owned { size, align } = self.owner
+            && self.flags.fetch_or(FREED, Ordering::Relaxed) & FREED == 0
+        {
+            // SAFETY: the memory was allocated by alloc_owned(size, align)
+            // at construction (`CData::owned`) and the FREED bit makes
+            // this the only free.
+            unsafe { raw::free_owned(self.ptr.load(Ordering::Relaxed), size, align) };
+        }
+    }
+
     /// Frees what this cdata owns; doing it twice does nothing.
     fn free_now(&self, py: Python<'_>) -> PyResult<()> {
-        if let Ok(mut keep) = self.keep.lock() {
-            keep.take();
-        }
+        self.clear_refs();
         match &self.owner {
-            Owner::Owned { alloc, .. } => {
-                let a = alloc.lock().ok().and_then(|mut a| a.take());
-                drop(a);
-            }
-            Owner::Custom { inner, free } => {
-                let inner = inner.lock().ok().and_then(|mut i| i.take());
-                if let (Some(inner), Some(free)) = (inner, free) {
+            Owner::Owned { .. } => self.free_owned(),
+            Owner::Custom(c) => {
+                let inner = c.inner.lock().ok().and_then(|mut i| i.take());
+                if let (Some(inner), Some(free)) = (inner, &c.free) {
                     free.call1(py, (inner,))?;
                 }
             }
-            Owner::Buffer { view, .. } => {
-                let v = view.lock().ok().and_then(|mut v| v.take());
+            Owner::Buffer(b) => {
+                let v = b.view.lock().ok().and_then(|mut v| v.take());
                 drop(v);
             }
-            Owner::Gc { orig, destructor } => {
-                let d = destructor.lock().ok().and_then(|mut d| d.take());
+            Owner::Gc(g) => {
+                let d = g.destructor.lock().ok().and_then(|mut d| d.take());
                 if let Some(d) = d {
-                    d.call1(py, (orig.clone_ref(py),))?;
+                    d.call1(py, (g.orig.clone_ref(py),))?;
                 }
             }
             Owner::Borrowed { .. } | Owner::Value | Owner::Handle { .. } => {}
         }
         Ok(())
+    }
+}
+
+/// Puts `obj` (a cdata, so a GC type) under the watch of the cyclic
+/// garbage collector if it is not already.
+pub fn gc_track(obj: &Bound<'_, PyAny>) {
+    // SAFETY: obj is a live object whose type has Py_TPFLAGS_HAVE_GC (every
+    // pyclass has), fully initialised; tracking twice is avoided by the
+    // check.
+    unsafe {
+        let p = obj.as_ptr();
+        if pyo3::ffi::PyObject_GC_IsTracked(p) == 0 {
+            pyo3::ffi::PyObject_GC_Track(p.cast());
+        }
     }
 }
 
@@ -529,27 +636,33 @@ pub fn is_live_handle(addr: usize) -> bool {
 
 impl Drop for CData {
     fn drop(&mut self) {
-        if let Owner::Handle { .. } = self.owner
-            && let Ok(mut h) = HANDLES.lock()
-        {
-            h.remove(&(self.raw_ptr() as usize));
-        }
-        // Destructors and custom `free` functions are Python calls; the
-        // owned memory and held buffers are freed by their own Drop.
-        let needs_python = match &self.owner {
-            Owner::Gc { destructor, .. } => destructor.lock().is_ok_and(|d| d.is_some()),
-            Owner::Custom {
-                inner,
-                free: Some(_),
-            } => inner.lock().is_ok_and(|i| i.is_some()),
-            _ => false,
-        };
-        if needs_python {
-            Python::attach(|py| {
-                if let Err(e) = self.free_now(py) {
-                    e.write_unraisable(py, None);
+        match &self.owner {
+            Owner::Owned { .. } => self.free_owned(),
+            Owner::Handle { .. } => {
+                if let Ok(mut h) = HANDLES.lock() {
+                    h.remove(&(self.raw_ptr() as usize));
                 }
-            });
+            }
+            // Destructors and custom `free` functions are Python calls;
+            // held buffers are released by their own Drop.
+            Owner::Gc(g) if g.destructor.lock().is_ok_and(|d| d.is_some()) => {
+                self.call_free_now();
+            }
+            Owner::Custom(c) if c.free.is_some() && c.inner.lock().is_ok_and(|i| i.is_some()) => {
+                self.call_free_now();
+            }
+            _ => {}
         }
+    }
+}
+
+impl CData {
+    #[cold]
+    fn call_free_now(&self) {
+        Python::attach(|py| {
+            if let Err(e) = self.free_now(py) {
+                e.write_unraisable(py, None);
+            }
+        });
     }
 }

@@ -12,7 +12,7 @@ use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyComplex, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
 };
 
-use super::cdata::{CData, Owner};
+use super::cdata::CData;
 use super::raw;
 use crate::types::{FieldFlags, Kind, PrimFamily, Primitive, TypeRef};
 
@@ -514,7 +514,9 @@ pub unsafe fn read_primitive<'py>(
                 // Kept as a cdata so that no precision is lost.
                 let mut bytes = [0u8; 16];
                 raw::copy(bytes.as_mut_ptr(), addr, p.size.min(16));
-                Bound::new(py, CData::value(ty.clone(), bytes))?.into_any()
+                CData::value(ty.clone(), bytes)
+                    .into_base_object(py)?
+                    .into_any()
             }
             PrimFamily::Complex => {
                 let half = p.size / 2;
@@ -558,14 +560,15 @@ pub unsafe fn read<'py>(
                 .and_then(|b| CData::container(b))
                 .and_then(|c| c.get().kept_at(py, addr as usize))
                 .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
-            let owner = Owner::Borrowed { base: kept };
-            Ok(Bound::new(py, CData::new(ty.clone(), v, 0, owner))?.into_any())
+            Ok(CData::borrowed(ty.clone(), v, 0, kept)
+                .into_base_object(py)?
+                .into_any())
         }
         Kind::Array { .. } | Kind::Struct(_) => {
-            let owner = Owner::Borrowed {
-                base: base.and_then(CData::keeper_cdata),
-            };
-            Ok(Bound::new(py, CData::new(ty.clone(), addr, 0, owner))?.into_any())
+            let keeper = base.and_then(CData::keeper_cdata);
+            Ok(CData::borrowed(ty.clone(), addr, 0, keeper)
+                .into_base_object(py)?
+                .into_any())
         }
         Kind::Void => Err(PyTypeError::new_err("cannot read a value of type 'void'")),
     }
@@ -612,7 +615,7 @@ pub unsafe fn write(
             // SAFETY: forwarded to the caller's guarantee.
             unsafe { raw::write_ptr(addr, value) };
             if let Some(c) = container {
-                c.get().keep_at(addr as usize, keep);
+                CData::keep_at(c, addr as usize, keep);
             }
             Ok(())
         }

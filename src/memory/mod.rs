@@ -3,6 +3,8 @@
 
 pub mod cdata;
 pub mod convert;
+pub mod object;
 pub mod raw;
 
 pub use cdata::{CData, Owner};
+pub use object::CDataClass;

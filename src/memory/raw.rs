@@ -254,6 +254,123 @@ pub unsafe fn strlen(addr: *const u8, unit: usize, max: usize) -> usize {
     n
 }
 
+/// The plain numbers a fast path reads and writes directly: integers of
+/// 1, 2, 4 or 8 bytes, `float` and `double`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    F32,
+    F64,
+}
+
+/// A number read by [`read_scalar`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScalarValue {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+impl Scalar {
+    /// The scalar kind of a primitive, if it is a plain integer or float
+    /// (not `_Bool`, characters, `long double`, complex numbers).
+    pub fn of(p: &crate::types::Primitive) -> Option<Scalar> {
+        use crate::types::PrimFamily as F;
+        Some(match (p.family, p.size) {
+            (F::Signed, 1) => Scalar::I8,
+            (F::Signed, 2) => Scalar::I16,
+            (F::Signed, 4) => Scalar::I32,
+            (F::Signed, 8) => Scalar::I64,
+            (F::Unsigned, 1) => Scalar::U8,
+            (F::Unsigned, 2) => Scalar::U16,
+            (F::Unsigned, 4) => Scalar::U32,
+            (F::Unsigned, 8) => Scalar::U64,
+            (F::Float, 4) => Scalar::F32,
+            (F::Float, 8) => Scalar::F64,
+            _ => return None,
+        })
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Scalar::F32 | Scalar::F64)
+    }
+}
+
+/// Reads a scalar.
+///
+/// # Safety
+/// `addr` must be valid for reading a value of kind `s`.
+#[inline]
+pub unsafe fn read_scalar(s: Scalar, addr: *const u8) -> ScalarValue {
+    // SAFETY: forwarded to the caller's guarantee; unaligned reads.
+    unsafe {
+        match s {
+            Scalar::I8 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr as *const i8))),
+            Scalar::U8 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr))),
+            Scalar::I16 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr as *const i16))),
+            Scalar::U16 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr as *const u16))),
+            Scalar::I32 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr as *const i32))),
+            Scalar::U32 => ScalarValue::Int(i64::from(ptr::read_unaligned(addr as *const u32))),
+            Scalar::I64 => ScalarValue::Int(ptr::read_unaligned(addr as *const i64)),
+            Scalar::U64 => ScalarValue::UInt(ptr::read_unaligned(addr as *const u64)),
+            Scalar::F32 => ScalarValue::Float(f64::from(ptr::read_unaligned(addr as *const f32))),
+            Scalar::F64 => ScalarValue::Float(ptr::read_unaligned(addr as *const f64)),
+        }
+    }
+}
+
+/// Writes the integer `v` as an integer scalar if it fits; returns false
+/// (writing nothing) if it does not fit or `s` is a float kind.
+///
+/// # Safety
+/// `addr` must be valid for writing a value of kind `s`.
+#[inline]
+pub unsafe fn write_scalar_int(s: Scalar, addr: *mut u8, v: i64) -> bool {
+    // SAFETY: forwarded to the caller's guarantee; unaligned writes.
+    unsafe {
+        match s {
+            Scalar::I8 => i8::try_from(v).map(|x| ptr::write_unaligned(addr as *mut i8, x)),
+            Scalar::U8 => u8::try_from(v).map(|x| ptr::write_unaligned(addr, x)),
+            Scalar::I16 => i16::try_from(v).map(|x| ptr::write_unaligned(addr as *mut i16, x)),
+            Scalar::U16 => u16::try_from(v).map(|x| ptr::write_unaligned(addr as *mut u16, x)),
+            Scalar::I32 => i32::try_from(v).map(|x| ptr::write_unaligned(addr as *mut i32, x)),
+            Scalar::U32 => u32::try_from(v).map(|x| ptr::write_unaligned(addr as *mut u32, x)),
+            Scalar::I64 => {
+                ptr::write_unaligned(addr as *mut i64, v);
+                Ok(())
+            }
+            Scalar::U64 => u64::try_from(v).map(|x| ptr::write_unaligned(addr as *mut u64, x)),
+            Scalar::F32 | Scalar::F64 => return false,
+        }
+        .is_ok()
+    }
+}
+
+/// Writes `v` as a float scalar; returns false (writing nothing) if `s`
+/// is an integer kind.
+///
+/// # Safety
+/// `addr` must be valid for writing a value of kind `s`.
+#[inline]
+pub unsafe fn write_scalar_float(s: Scalar, addr: *mut u8, v: f64) -> bool {
+    // SAFETY: forwarded to the caller's guarantee; unaligned writes.
+    unsafe {
+        match s {
+            Scalar::F32 => ptr::write_unaligned(addr as *mut f32, v as f32),
+            Scalar::F64 => ptr::write_unaligned(addr as *mut f64, v),
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Memory owned by a cdata: zero-filled, freed on drop.
 pub struct Allocation {
     ptr: *mut u8,
@@ -304,6 +421,54 @@ impl Drop for Allocation {
         // SAFETY: ptr was returned by alloc with this very layout and is
         // freed only here.
         unsafe { alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// Zero bytes after the memory of `new` (see [`Allocation::zeroed`]).
+const OWNED_PAD: usize = 4;
+
+/// Below this size, `malloc` + clearing beats `calloc` (glibc's `calloc`
+/// skips the thread cache); from it on, `calloc` gets fresh zero pages
+/// from the system without clearing them.
+const CALLOC_FROM: usize = 64 * 1024;
+
+/// The layout of an [`alloc_owned`] block.
+fn owned_layout(size: usize, align: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(OWNED_PAD)?, align.max(16)).ok()
+}
+
+/// Allocates the memory of `ffi.new`: `size` zeroed bytes aligned to
+/// `align` (at least 16), followed by a few zero bytes, as
+/// [`Allocation::zeroed`] does, without a handle that frees it: the owner
+/// calls [`free_owned`] with the same `size` and `align`.  `None` when the
+/// size cannot be allocated.
+pub fn alloc_owned(size: usize, align: usize) -> Option<*mut u8> {
+    let layout = owned_layout(size, align)?;
+    // SAFETY: the layout has a non-zero size; the whole block is cleared
+    // (by calloc or write_bytes) before it is handed out.
+    unsafe {
+        if layout.size() >= CALLOC_FROM {
+            let p = alloc::alloc_zeroed(layout);
+            return (!p.is_null()).then_some(p);
+        }
+        let p = alloc::alloc(layout);
+        if p.is_null() {
+            return None;
+        }
+        ptr::write_bytes(p, 0, layout.size());
+        Some(p)
+    }
+}
+
+/// Frees a block from [`alloc_owned`].
+///
+/// # Safety
+/// `p` must come from `alloc_owned(size, align)` and not be freed yet.
+pub unsafe fn free_owned(p: *mut u8, size: usize, align: usize) {
+    if let Some(layout) = owned_layout(size, align) {
+        // SAFETY: by the caller's guarantee, p was allocated with this
+        // layout and is live.
+        unsafe { alloc::dealloc(p, layout) }
     }
 }
 

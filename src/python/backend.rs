@@ -2,18 +2,14 @@
 //! top of the type model and the memory layer.  The `FFI` front end calls
 //! the same Rust functions.
 
-use std::sync::Mutex;
-
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use super::ctype::{PyCType, ctype_obj};
 use crate::errors::Error;
-use crate::memory::cdata::{
-    CData, CDataFromBuf, CDataGCP, CDataOwn, CDataOwnGC, Owner, PyBufferHold,
-};
-use crate::memory::raw::Allocation;
+use crate::memory::cdata::{CData, Owner, PyBufferHold};
+use crate::memory::object::CDataClass;
 use crate::memory::{convert, raw};
 use crate::types::layout::{self, BitfieldRules, FieldDecl, StructOptions};
 use crate::types::{self, Kind, PrimFamily, TypeRef, intern};
@@ -384,44 +380,31 @@ pub fn rawaddressof<'py>(
         return Err(PyTypeError::new_err("expected a pointer ctype"));
     }
     let addr = c.ptr()?.wrapping_offset(offset);
-    Bound::new(
-        py,
-        CData::new(
-            t.clone(),
-            addr,
-            0,
-            Owner::Borrowed {
-                base: CData::keeper_cdata(cdata),
-            },
-        ),
-    )
+    CData::borrowed(t.clone(), addr, 0, CData::keeper_cdata(cdata)).into_base_object(py)
 }
 
-/// Allocates and wraps owned memory for a new cdata: `size` bytes (zeroed
-/// if `clear`) aligned to `align`; `len` is the item count of open
-/// arrays.
+/// Allocates and wraps owned memory for a new cdata (`__CDataOwn`):
+/// `size` zeroed bytes aligned to `align`; `len` is the item count of
+/// open arrays.
 pub fn owned_cdata<'py>(
     py: Python<'py>,
     ty: TypeRef,
     size: usize,
     align: usize,
     len: usize,
-    clear: bool,
 ) -> PyResult<Bound<'py, CData>> {
-    let alloc = Allocation::zeroed(size, align, clear).ok_or_else(|| {
-        pyo3::exceptions::PyMemoryError::new_err(format!(
-            "cannot allocate {size} bytes for '{}'",
-            ty.cname()
-        ))
-    })?;
-    let ptr = alloc.ptr();
-    let owner = Owner::Owned {
-        alloc: Mutex::new(Some(alloc)),
-        size,
-    };
-    let cd = CData::new(ty, ptr, len, owner);
-    let init = PyClassInitializer::from(cd).add_subclass(CDataOwn);
-    Ok(Bound::new(py, init)?.into_super())
+    match CData::owned(ty, size, align, len) {
+        Ok(cd) => cd.into_object(py, CDataClass::Own),
+        Err(ty) => Err(no_memory(size, &ty)),
+    }
+}
+
+#[cold]
+fn no_memory(size: usize, ty: &TypeRef) -> PyErr {
+    pyo3::exceptions::PyMemoryError::new_err(format!(
+        "cannot allocate {size} bytes for '{}'",
+        ty.cname()
+    ))
 }
 
 /// `ffi.new` / `newp`: the allocation size, alignment and item count (of
@@ -518,7 +501,7 @@ pub fn newp<'py>(
 ) -> PyResult<Bound<'py, CData>> {
     let t = &ctype.get().t;
     let (size, align, len) = newp_layout(t, init)?;
-    let cd = owned_cdata(py, t.clone(), size, align, len, true)?;
+    let cd = owned_cdata(py, t.clone(), size, align, len)?;
     if let Some(init) = init {
         newp_init(&cd, init)?;
     }
@@ -562,15 +545,7 @@ pub fn cast_to<'py>(
                 convert::as_integer_wrapping(v, size_of::<usize>())? as usize
             };
             let keeper = v.cast::<CData>().ok().and_then(CData::keeper_cdata);
-            Bound::new(
-                py,
-                CData::new(
-                    t.clone(),
-                    addr as *mut u8,
-                    0,
-                    Owner::Borrowed { base: keeper },
-                ),
-            )
+            CData::borrowed(t.clone(), addr as *mut u8, 0, keeper).into_base_object(py)
         }
         Kind::Primitive(_) | Kind::Enum(_) => {
             let p = t
@@ -578,7 +553,7 @@ pub fn cast_to<'py>(
                 .ok_or_else(|| PyTypeError::new_err("bad enum"))?;
             let mut bytes = [0u8; 16];
             cast_scalar(p, t, v, bytes.as_mut_ptr())?;
-            Bound::new(py, CData::value(t.clone(), bytes))
+            CData::value(t.clone(), bytes).into_base_object(py)
         }
         Kind::Struct(_) | Kind::Void => Err(PyTypeError::new_err(format!(
             "cannot cast to ctype '{}'",
@@ -998,14 +973,8 @@ pub fn from_buffer_impl<'py>(
         },
         _ => 0,
     };
-    let owner = Owner::Buffer {
-        view: Mutex::new(Some(PyBufferHold(buf))),
-        obj: obj.clone().unbind(),
-        nbytes,
-    };
-    let init =
-        PyClassInitializer::from(CData::new(t.clone(), ptr, len, owner)).add_subclass(CDataFromBuf);
-    Ok(Bound::new(py, init)?.into_super())
+    let owner = Owner::buffer(PyBufferHold(buf), obj.clone().unbind(), nbytes);
+    CData::new(t.clone(), ptr, len, owner).into_object(py, CDataClass::FromBuf)
 }
 
 /// `ffi.gc(cdata, destructor)`: a new cdata on the same memory that calls
@@ -1025,23 +994,18 @@ pub fn gcp<'py>(
         return Ok(cdata.clone());
     }
     let me = cdata.get();
-    let owner = Owner::Gc {
-        orig: cdata.clone().unbind(),
-        destructor: Mutex::new(Some(destructor.clone().unbind())),
-    };
-    let init = PyClassInitializer::from(CData::new(me.ty.clone(), me.raw_ptr(), me.len, owner))
-        .add_subclass(CDataGCP);
-    Ok(Bound::new(py, init)?.into_super())
+    let owner = Owner::gc(cdata.clone().unbind(), destructor.clone().unbind());
+    CData::new(me.ty.clone(), me.raw_ptr(), me.len, owner).into_object(py, CDataClass::Gcp)
 }
 
 /// `ffi.gc(cdata, None)`: removes the destructor of an `ffi.gc()` object.
 pub fn gc_detach(cdata: &Bound<'_, CData>) -> PyResult<()> {
-    let Owner::Gc { destructor, .. } = &cdata.get().owner else {
+    let Owner::Gc(g) = &cdata.get().owner else {
         return Err(PyTypeError::new_err(
             "Can remove destructor only on a object previously returned by ffi.gc()",
         ));
     };
-    let old = destructor.lock().ok().and_then(|mut d| d.take());
+    let old = g.destructor.lock().ok().and_then(|mut d| d.take());
     drop(old);
     Ok(())
 }
@@ -1066,9 +1030,7 @@ fn gcp_py<'py>(
 /// `new`, `gc`, `from_buffer` or a custom allocator.
 pub fn check_releasable(me: &CData) -> PyResult<()> {
     match &me.owner {
-        Owner::Owned { .. } | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => {
-            Ok(())
-        }
+        Owner::Owned { .. } | Owner::Custom(_) | Owner::Buffer(_) | Owner::Gc(_) => Ok(()),
         _ => Err(PyValueError::new_err(
             "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be \
              used with the 'with' keyword or ffi.release()",
@@ -1107,10 +1069,8 @@ pub fn newp_handle<'py>(
     let owner = Owner::Handle {
         obj: obj.clone().unbind(),
     };
-    let init = PyClassInitializer::from(CData::new(t.clone(), std::ptr::null_mut(), 0, owner))
-        .add_subclass(CDataOwn)
-        .add_subclass(CDataOwnGC);
-    let cd: Bound<'py, CData> = Bound::new(py, init)?.into_super().into_super();
+    let cd =
+        CData::new(t.clone(), std::ptr::null_mut(), 0, owner).into_object(py, CDataClass::OwnGc)?;
     let addr = cd.as_ptr() as usize;
     cd.get().set_ptr(addr as *mut u8);
     crate::memory::cdata::register_handle(addr);
@@ -1161,7 +1121,10 @@ pub fn _get_types(
     Bound<'_, pyo3::types::PyType>,
     Bound<'_, pyo3::types::PyType>,
 ) {
-    (py.get_type::<CData>(), py.get_type::<PyCType>())
+    (
+        crate::memory::object::class_object(py, CDataClass::Base),
+        py.get_type::<PyCType>(),
+    )
 }
 
 #[pyfunction]

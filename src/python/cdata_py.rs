@@ -17,7 +17,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PySlice, PyString, PyType};
 
 use crate::memory::cdata::{CData, Owner};
+use crate::memory::object::CDataClass;
 use crate::memory::{convert, raw};
+use crate::python::ctype::build_fast_fields;
 use crate::types::{Field, Kind, PrimFamily, TypeRef, intern};
 
 /// A slice `[start:stop]` of an array or pointer cdata.
@@ -189,14 +191,14 @@ impl CData {
     fn repr_tail(slf: &Bound<'_, CData>) -> PyResult<String> {
         let me = slf.get();
         match &me.owner {
-            Owner::Owned { .. } | Owner::Custom { .. } => {
+            Owner::Owned { .. } | Owner::Custom(_) => {
                 return Ok(format!("owning {} bytes", me.owning_size()));
             }
-            Owner::Buffer { obj, .. } => {
+            Owner::Buffer(b) => {
                 if me.was_released() {
                     return Ok("buffer RELEASED".to_owned());
                 }
-                let tname = convert::type_name(obj.bind(slf.py()));
+                let tname = convert::type_name(b.obj.bind(slf.py()));
                 return Ok(match me.array_len() {
                     Some(n) => format!("buffer len {n} from '{tname}' object"),
                     None => format!("buffer from '{tname}' object"),
@@ -303,10 +305,7 @@ pub fn view<'py>(
     len: usize,
     keeper: Option<Py<CData>>,
 ) -> PyResult<Bound<'py, CData>> {
-    Bound::new(
-        py,
-        CData::new(ty, addr, len, Owner::Borrowed { base: keeper }),
-    )
+    CData::borrowed(ty, addr, len, keeper).into_base_object(py)
 }
 
 /// `p + n` (or `p - n` with `sign == -1`) for pointers and arrays.
@@ -549,8 +548,7 @@ impl CData {
         if item.is_struct() && me.is_new_owner() && me.ty.is_pointer() {
             // cffi gives the struct the memory-owning class.
             let cd = CData::struct_of_owner(item, addr, slf.clone().unbind());
-            let init = PyClassInitializer::from(cd).add_subclass(crate::memory::cdata::CDataOwn);
-            return Ok(Bound::new(slf.py(), init)?.into_any());
+            return Ok(cd.into_object(slf.py(), CDataClass::Own)?.into_any());
         }
         // SAFETY: item_addr checked the bounds (of arrays and of `new`
         // pointers), NULL and release.
@@ -584,27 +582,7 @@ impl CData {
         slf: &Bound<'py, CData>,
         name: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let me = slf.get();
-        if let Ok(key) = name.to_str()
-            && let Ok(f) = find_field(me, key, false)
-        {
-            let addr = me.struct_addr()?;
-            // SAFETY: the field lies inside the live struct at addr.
-            return unsafe { read_field(slf, f, addr) };
-        }
-        if let Ok("__name__") = name.to_str() {
-            return Ok(PyString::new(slf.py(), "<cdata>").into_any());
-        }
-        crate::python::capi::generic_getattr(slf.as_any(), name)
-    }
-
-    /// Called when no field nor attribute has this name: cffi's message.
-    fn __getattr__(&self, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        let key = name.to_string_lossy();
-        Err(match find_field(self, &key, false) {
-            Ok(_) => PyAttributeError::new_err(key.to_string()),
-            Err(m) => attr_error(self, m, &key),
-        })
+        getattr_slow(slf, name)
     }
 
     fn __setattr__(
@@ -612,26 +590,11 @@ impl CData {
         name: &Bound<'_, PyString>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let me = slf.get();
-        let key = name.to_str()?;
-        match find_field(me, key, true) {
-            Ok(f) => {
-                let addr = me.struct_addr()?;
-                let container = CData::container(slf);
-                // SAFETY: the field lies inside the live struct at addr;
-                // open arrays are bounded by the container's memory.
-                unsafe { convert::write_field(f, addr, value, container.as_ref()) }
-            }
-            Err(m) => Err(attr_error(me, m, key)),
-        }
+        setattr_slow(slf, name, Some(value))
     }
 
-    fn __delattr__(&self, name: &Bound<'_, PyString>) -> PyResult<()> {
-        let key = name.to_str()?;
-        match find_field(self, key, true) {
-            Ok(_) => Err(PyAttributeError::new_err("cannot delete struct field")),
-            Err(m) => Err(attr_error(self, m, key)),
-        }
+    fn __delattr__(slf: &Bound<'_, CData>, name: &Bound<'_, PyString>) -> PyResult<()> {
+        setattr_slow(slf, name, None)
     }
 
     fn __dir__(&self) -> Vec<String> {
@@ -771,6 +734,65 @@ impl CData {
         crate::python::backend::release_cdata(slf)?;
         Ok(false)
     }
+}
+
+/// `getattr(cdata, name)` in general (`capi::attr` has the fast path):
+/// a field of the struct, else an attribute of the class, else cffi's
+/// error.  Builds the fast path's field table of the struct.
+pub fn getattr_slow<'py>(
+    slf: &Bound<'py, CData>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    let me = slf.get();
+    if let Some(st) = me.struct_type() {
+        build_fast_fields(py, st)?;
+    }
+    let key = name.to_str();
+    if let Ok(key) = key
+        && let Ok(f) = find_field(me, key, false)
+    {
+        let addr = me.struct_addr()?;
+        // SAFETY: the field lies inside the live struct at addr.
+        return unsafe { read_field(slf, f, addr) };
+    }
+    if let Ok("__name__") = key {
+        return Ok(PyString::new(py, "<cdata>").into_any());
+    }
+    match crate::python::capi::generic_getattr(slf.as_any(), name) {
+        Err(e) if e.is_instance_of::<PyAttributeError>(py) => {
+            // No field nor attribute has this name: cffi's message.
+            let key = name.to_string_lossy();
+            Err(match find_field(me, &key, false) {
+                Ok(_) => PyAttributeError::new_err(key.to_string()),
+                Err(m) => attr_error(me, m, &key),
+            })
+        }
+        r => r,
+    }
+}
+
+/// `setattr(cdata, name, value)`, or `del cdata.name` when `value` is
+/// `None`, in general (`capi::attr` has the fast path).
+pub fn setattr_slow(
+    slf: &Bound<'_, CData>,
+    name: &Bound<'_, PyString>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let me = slf.get();
+    if let Some(st) = me.struct_type() {
+        build_fast_fields(slf.py(), st)?;
+    }
+    let key = name.to_str()?;
+    let f = find_field(me, key, true).map_err(|m| attr_error(me, m, key))?;
+    let Some(value) = value else {
+        return Err(PyAttributeError::new_err("cannot delete struct field"));
+    };
+    let addr = me.struct_addr()?;
+    let container = CData::container(slf);
+    // SAFETY: the field lies inside the live struct at addr; open arrays
+    // are bounded by the container's memory.
+    unsafe { convert::write_field(f, addr, value, container.as_ref()) }
 }
 
 /// An index as cffi takes it (`__index__`, IndexError when too large).

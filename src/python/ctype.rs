@@ -1,16 +1,83 @@
 //! `CType` and `CField`: the Python face of the type model.  One C type is
 //! one `CType` object (kept in the type's `py_slot`).
 
+use std::sync::OnceLock;
+
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use crate::memory::raw::Scalar;
 use crate::types::{Field, Kind, TypeRef};
 
 /// `_cffi_backend.CType`.
 #[pyclass(name = "CType", module = "_cffi_backend", frozen, weakref)]
 pub struct PyCType {
     pub t: TypeRef,
+    /// For a completed struct or union: its named fields, for the fast
+    /// path of `p.field` (see `capi::attr`).
+    fast_fields: OnceLock<Box<[FastField]>>,
+}
+
+/// A field as the fast path of `p.field` sees it: its name interned (so
+/// that the attribute names of Python code, interned too, match it by
+/// identity) and, for plain numbers, how to read and write it.
+pub struct FastField {
+    pub name: Py<PyString>,
+    pub offset: usize,
+    /// `None`: not a plain number (the general path handles it).
+    pub scalar: Option<Scalar>,
+}
+
+impl PyCType {
+    fn new(t: TypeRef) -> Self {
+        PyCType {
+            t,
+            fast_fields: OnceLock::new(),
+        }
+    }
+}
+
+/// The fast field table of the struct or union `st`, if it was built
+/// (by [`build_fast_fields`]).
+#[inline]
+pub fn fast_fields(st: &TypeRef) -> Option<&[FastField]> {
+    let obj = st.py_slot.get()?.downcast_ref::<Py<PyCType>>()?;
+    obj.get().fast_fields.get().map(|b| &**b)
+}
+
+/// Builds the fast field table of the struct or union `st` once it is
+/// completed.
+pub fn build_fast_fields(py: Python<'_>, st: &TypeRef) -> PyResult<()> {
+    let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
+        return Ok(());
+    };
+    let obj = ctype_obj(py, st)?;
+    if obj.get().fast_fields.get().is_some() {
+        return Ok(());
+    }
+    let mut table = Vec::with_capacity(layout.fields.len());
+    for f in layout.fields.iter().filter(|f| !f.name.is_empty()) {
+        // The first field of a name is the one `Layout::field` finds.
+        if table
+            .iter()
+            .any(|t: &FastField| t.name.bind(py).to_str().is_ok_and(|n| n == f.name))
+        {
+            continue;
+        }
+        let scalar = match (&f.ty.kind, f.bitsize) {
+            (Kind::Primitive(p), None) => Scalar::of(p),
+            (Kind::Enum(e), None) => e.base.primitive().and_then(Scalar::of),
+            _ => None,
+        };
+        table.push(FastField {
+            name: PyString::intern(py, &f.name).unbind(),
+            offset: f.offset,
+            scalar,
+        });
+    }
+    let _ = obj.get().fast_fields.set(table.into_boxed_slice());
+    Ok(())
 }
 
 /// The unique `CType` object of `t`.
@@ -20,7 +87,7 @@ pub fn ctype_obj<'py>(py: Python<'py>, t: &TypeRef) -> PyResult<Bound<'py, PyCTy
     {
         return Ok(obj.bind(py).clone());
     }
-    let obj = Py::new(py, PyCType { t: t.clone() })?;
+    let obj = Py::new(py, PyCType::new(t.clone()))?;
     // Another thread may have won the race: use whatever is stored.
     let _ = t.py_slot.set(Box::new(obj.clone_ref(py)));
     match t

@@ -185,7 +185,7 @@ impl FfiCore {
     ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
         let (size, align, len) = backend::newp_layout(&t, init)?;
-        let cd = backend::owned_cdata(py, t, size, align, len, true)?;
+        let cd = backend::owned_cdata(py, t, size, align, len)?;
         if let Some(init) = init {
             backend::newp_init(&cd, init)?;
         }
@@ -411,7 +411,7 @@ impl FfiCore {
 
     #[getter(CData)]
     fn cdata_type<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyType> {
-        py.get_type::<CData>()
+        crate::memory::object::class_object(py, crate::memory::object::CDataClass::Base)
     }
 
     #[getter(CType)]

@@ -12,7 +12,7 @@ pub mod ffi;
 
 use pyo3::prelude::*;
 
-use crate::memory::cdata::{CData, CDataFromBuf, CDataGCP, CDataOwn, CDataOwnGC};
+use crate::memory::cdata::CData;
 
 /// The `_cffi_backend` module.
 fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
@@ -20,11 +20,10 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     m.add("__version__", "2.0.0")?;
     m.add_class::<ctype::PyCType>()?;
     m.add_class::<ctype::PyCField>()?;
-    m.add_class::<CData>()?;
-    m.add_class::<CDataOwn>()?;
-    m.add_class::<CDataOwnGC>()?;
-    m.add_class::<CDataFromBuf>()?;
-    m.add_class::<CDataGCP>()?;
+    // The pyclass itself stays out of the module: Python code sees its
+    // subclasses with cffi's names (`_CDataBase`, `__CDataOwn`...).
+    let _ = py.get_type::<CData>();
+    capi::cdata_types::init(&m)?;
     m.add_class::<cdata_py::CDataIter>()?;
     m.add_class::<buffer::MiniBuffer>()?;
     m.add_class::<ffi::FfiCore>()?;

@@ -1,6 +1,9 @@
 //! Direct calls into the CPython C API that PyO3 does not wrap.  The
 //! `unsafe` of the Python layer lives here.
 
+pub mod attr;
+pub mod cdata_types;
+
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 

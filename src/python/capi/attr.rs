@@ -1,0 +1,191 @@
+//! The attribute slots of the cdata classes (`tp_getattro`,
+//! `tp_setattro`) as plain C functions.
+//!
+//! `p.field` on a struct or a pointer to a struct is the hot path of
+//! much cffi code.  The fast path here handles the common case without
+//! PyO3's slot trampoline: the attribute name is found by identity among
+//! the interned field names of the struct (attribute names in Python code
+//! are interned too), and a plain number (integer of 1 to 8 bytes,
+//! `float`, `double`) is read or written directly.  Everything else —
+//! other names, other field types, NULL pointers, released memory, values
+//! that need a conversion or do not fit, names that only compare equal —
+//! goes to the general path (`cdata_py::getattr_slow` and
+//! `setattr_slow`), through PyO3's trampoline, which gives cffi's
+//! results, checks and messages.  A panic never unwinds into C.
+
+use std::ffi::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use pyo3::ffi;
+use pyo3::impl_::trampoline::get_trampoline_function;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::memory::cdata::CData;
+use crate::memory::object::cdata_of;
+use crate::memory::raw::{self, ScalarValue};
+use crate::python::ctype::{FastField, fast_fields};
+use crate::types::Kind;
+
+/// The field named by the object `name` (by identity), and the address
+/// of the struct it belongs to, if the fast path applies.
+#[inline]
+fn fast_field(cd: &CData, name: *mut ffi::PyObject) -> Option<(&FastField, *mut u8)> {
+    let st = match &cd.ty.kind {
+        Kind::Struct(_) => &cd.ty,
+        Kind::Pointer(item) if item.is_struct() => item,
+        _ => return None,
+    };
+    let f = fast_fields(st)?.iter().find(|f| f.name.as_ptr() == name)?;
+    f.scalar?;
+    // NULL and released memory: the general path gives the error.
+    let addr = cd.ptr().ok().filter(|a| !a.is_null())?;
+    Some((f, addr))
+}
+
+/// `getattr(cdata, name)`.
+///
+/// # Safety
+/// The `tp_getattro` slot of the cdata classes: `obj` is a live cdata
+/// object, `name` a str, the thread attached to the interpreter.
+pub unsafe extern "C" fn getattro(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let fast = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: CPython calls this slot with a live object of a cdata
+        // class.
+        let cd = unsafe { cdata_of(obj) };
+        let (f, addr) = fast_field(cd, name)?;
+        // SAFETY: the field lies inside the live struct at addr (the
+        // struct is complete; NULL and release were checked).
+        let v = unsafe { raw::read_scalar(f.scalar?, addr.add(f.offset)) };
+        // SAFETY: plain C-API constructors; NULL with an exception set on
+        // failure, which is what this slot returns then.
+        Some(unsafe {
+            match v {
+                ScalarValue::Int(i) => ffi::PyLong_FromLongLong(i),
+                ScalarValue::UInt(u) => ffi::PyLong_FromUnsignedLongLong(u),
+                ScalarValue::Float(x) => ffi::PyFloat_FromDouble(x),
+            }
+        })
+    }));
+    match fast {
+        Ok(Some(r)) => r,
+        // SAFETY: the general path, through PyO3's trampoline (GIL count,
+        // panics, errors), with the arguments CPython gave.
+        Ok(None) => unsafe { get_trampoline_function!(getattrofunc, getattr_general)(obj, name) },
+        Err(_) => panic_error(),
+    }
+}
+
+/// `setattr(cdata, name, value)` and `del cdata.name` (`value` NULL).
+///
+/// # Safety
+/// The `tp_setattro` slot of the cdata classes: as for [`getattro`],
+/// `value` being NULL or a live object.
+pub unsafe extern "C" fn setattro(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    let fast = catch_unwind(AssertUnwindSafe(|| {
+        if value.is_null() {
+            return false;
+        }
+        // SAFETY: CPython calls this slot with a live object of a cdata
+        // class.
+        let cd = unsafe { cdata_of(obj) };
+        let Some((f, addr)) = fast_field(cd, name) else {
+            return false;
+        };
+        let Some(s) = f.scalar else {
+            return false;
+        };
+        // SAFETY: value is a live object; the field lies inside the live
+        // struct at addr.  The C-API calls only read the number; on
+        // overflow the general path raises cffi's error.
+        unsafe {
+            let at = addr.add(f.offset);
+            if ffi::PyLong_CheckExact(value) != 0 && !s.is_float() {
+                let mut overflow: c_int = 0;
+                let v = ffi::PyLong_AsLongLongAndOverflow(value, &mut overflow);
+                if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+                    ffi::PyErr_Clear();
+                    return false;
+                }
+                return raw::write_scalar_int(s, at, v);
+            }
+            if ffi::PyFloat_CheckExact(value) != 0 && s.is_float() {
+                return raw::write_scalar_float(s, at, ffi::PyFloat_AsDouble(value));
+            }
+        }
+        false
+    }));
+    match fast {
+        Ok(true) => 0,
+        // SAFETY: as in getattro.
+        Ok(false) => unsafe {
+            get_trampoline_function!(setattrofunc, setattr_general)(obj, name, value)
+        },
+        Err(_) => {
+            panic_error();
+            -1
+        }
+    }
+}
+
+/// Sets a SystemError for a panic caught in a fast path; returns NULL.
+#[cold]
+fn panic_error() -> *mut ffi::PyObject {
+    // SAFETY: sets the current exception with a static message.
+    unsafe {
+        ffi::PyErr_SetString(
+            ffi::PyExc_SystemError,
+            c"rcffi: internal error (panic) in a cdata attribute access".as_ptr(),
+        );
+    }
+    std::ptr::null_mut()
+}
+
+/// The general path of `getattr`: PyO3 holds the GIL count.
+///
+/// # Safety
+/// Called by the trampoline with the slot's arguments.
+unsafe fn getattr_general(
+    py: Python<'_>,
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> PyResult<*mut ffi::PyObject> {
+    // SAFETY: both are live objects borrowed for the call; obj is a cdata
+    // and CPython passes a str name.
+    let (slf, name) = unsafe {
+        (
+            Borrowed::from_ptr(py, obj).cast_unchecked::<CData>(),
+            Borrowed::from_ptr(py, name).cast::<PyString>()?,
+        )
+    };
+    crate::python::cdata_py::getattr_slow(&slf, &name).map(Bound::into_ptr)
+}
+
+/// The general path of `setattr` / `delattr`.
+///
+/// # Safety
+/// Called by the trampoline with the slot's arguments.
+unsafe fn setattr_general(
+    py: Python<'_>,
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> PyResult<c_int> {
+    // SAFETY: as in getattr_general; value is NULL or a live object.
+    let (slf, name, value) = unsafe {
+        (
+            Borrowed::from_ptr(py, obj).cast_unchecked::<CData>(),
+            Borrowed::from_ptr(py, name).cast::<PyString>()?,
+            Borrowed::from_ptr_or_opt(py, value),
+        )
+    };
+    crate::python::cdata_py::setattr_slow(&slf, &name, value.as_deref())?;
+    Ok(0)
+}

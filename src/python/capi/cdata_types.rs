@@ -1,0 +1,143 @@
+//! Making the cdata classes at import (see `memory::object`): heap
+//! subtypes of the `CData` pyclass made with `PyType_FromSpecWithBases`,
+//! with cffi's names.  `_CDataBase` installs the attribute slots of
+//! [`super::attr`] as plain C functions; the other classes inherit them.
+
+use std::ffi::{CStr, c_int, c_uint, c_void};
+
+use pyo3::exceptions::PyImportError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::memory::cdata::CData;
+use crate::memory::object::{self, CDataClass};
+use crate::types::intern;
+
+/// Name, base (an earlier entry; `None`: the pyclass) and whether the
+/// class is a base of later ones, in the order of [`CDataClass`].
+/// Subclassing in Python is refused by the pyclass's `__init_subclass__`.
+const CLASSES: [(&CStr, Option<usize>, bool); 5] = [
+    (c"_cffi_backend._CDataBase", None, true),
+    (c"_cffi_backend.__CDataOwn", Some(0), true),
+    (c"_cffi_backend.__CDataOwnGC", Some(1), false),
+    (c"_cffi_backend.__CDataFromBuf", Some(0), false),
+    (c"_cffi_backend.__CDataGCP", Some(0), false),
+];
+
+/// Makes and registers the cdata classes (once), and adds them to `m`.
+pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if DONE.get().is_none() {
+        make_classes(py)?;
+        let _ = DONE.set(());
+    }
+    for (class, (name, _, _)) in CDataClass::ALL.into_iter().zip(CLASSES) {
+        let short = name.to_str().unwrap_or("");
+        let short = short.trim_start_matches("_cffi_backend.");
+        m.add(short, object::class_object(py, class))?;
+    }
+    Ok(())
+}
+
+fn make_classes(py: Python<'_>) -> PyResult<()> {
+    let core = py.get_type::<CData>();
+    let mut made: Vec<Bound<'_, PyType>> = Vec::with_capacity(CLASSES.len());
+    for (i, (name, base, basetype)) in CLASSES.iter().enumerate() {
+        let base = match base {
+            Some(b) => made[*b].clone(),
+            None => core.clone(),
+        };
+        let slots: &[(c_int, *mut c_void)] = if i == 0 {
+            &[
+                (ffi::Py_tp_getattro, super::attr::getattro as *mut c_void),
+                (ffi::Py_tp_setattro, super::attr::setattro as *mut c_void),
+            ]
+        } else {
+            &[]
+        };
+        made.push(new_class(py, name, &base, *basetype, slots)?);
+    }
+    let offset = value_offset(py)?;
+    check_layout(py, &made[0], offset)?;
+    let types: Vec<Py<PyType>> = made.into_iter().map(Bound::unbind).collect();
+    let types: [Py<PyType>; 5] = types
+        .try_into()
+        .map_err(|_| PyImportError::new_err("rcffi: cdata classes"))?;
+    object::set_classes(types, offset);
+    Ok(())
+}
+
+/// A heap subtype of `base` with the given slots and no data of its own.
+fn new_class<'py>(
+    py: Python<'py>,
+    name: &'static CStr,
+    base: &Bound<'py, PyType>,
+    basetype: bool,
+    slots: &[(c_int, *mut c_void)],
+) -> PyResult<Bound<'py, PyType>> {
+    let mut table: Vec<ffi::PyType_Slot> = slots
+        .iter()
+        .map(|&(slot, pfunc)| ffi::PyType_Slot { slot, pfunc })
+        .collect();
+    table.push(ffi::PyType_Slot {
+        slot: 0,
+        pfunc: std::ptr::null_mut(),
+    });
+    let mut flags = ffi::Py_TPFLAGS_DEFAULT;
+    if basetype {
+        flags |= ffi::Py_TPFLAGS_BASETYPE;
+    }
+    let mut spec = ffi::PyType_Spec {
+        name: name.as_ptr(),
+        // 0: the size, GC support and weakref slot of the base.
+        basicsize: 0,
+        itemsize: 0,
+        flags: flags as c_uint,
+        slots: table.as_mut_ptr(),
+    };
+    let bases = PyTuple::new(py, [base])?;
+    // SAFETY: spec and its slot table are valid for the call (CPython
+    // copies what it keeps; the name is 'static); bases is a tuple of one
+    // type.  The result is a new reference or NULL with an exception set.
+    let tp = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))?
+    };
+    Ok(tp.cast_into::<PyType>()?)
+}
+
+/// Where the pyclass keeps its value: measured on an object made by PyO3.
+fn value_offset(py: Python<'_>) -> PyResult<usize> {
+    let probe = Bound::new(py, CData::value(intern::void(), [0; 16]))?;
+    Ok(probe.get() as *const CData as usize - probe.as_ptr() as usize)
+}
+
+/// Checks that `alloc_object` makes objects laid out as PyO3 makes its
+/// own: the same size, and the same bytes outside the header and the
+/// value (PyO3's other per-object state, zero for this pyclass).
+fn check_layout(py: Python<'_>, base: &Bound<'_, PyType>, offset: usize) -> PyResult<()> {
+    let bad = || PyImportError::new_err("rcffi: unexpected layout of the cdata pyclass");
+    let size: usize = py.get_type::<CData>().getattr("__basicsize__")?.extract()?;
+    let ours: usize = base.getattr("__basicsize__")?.extract()?;
+    let header = size_of::<ffi::PyObject>();
+    let value = offset..offset + size_of::<CData>();
+    if ours != size || value.start < header || value.end > size {
+        return Err(bad());
+    }
+    let theirs = Bound::new(py, CData::value(intern::void(), [0; 16]))?.into_any();
+    // SAFETY: base is the first class made above (a data-less subtype of
+    // the pyclass) and offset was measured on a PyO3 object; the
+    // comparison below verifies the remaining requirement.
+    let mine =
+        unsafe { object::alloc_object(py, base, offset, CData::value(intern::void(), [0; 16]))? };
+    let bytes = |o: &Bound<'_, PyAny>| -> Vec<u8> {
+        // SAFETY: o is a live object of `size` bytes.
+        unsafe { std::slice::from_raw_parts(o.as_ptr().cast::<u8>(), size).to_vec() }
+    };
+    let (x, y) = (bytes(&theirs), bytes(mine.as_any()));
+    if (header..size).any(|i| !value.contains(&i) && x[i] != y[i]) {
+        return Err(bad());
+    }
+    Ok(())
+}

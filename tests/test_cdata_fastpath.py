@@ -1,0 +1,190 @@
+"""The fast paths of cdata (struct fields as plain numbers, the classes of
+new objects) give the same results, errors and classes as the general
+path."""
+
+import gc
+import sys
+import weakref
+
+import pytest
+
+import rcffi
+from rcffi import _cffi_backend as backend
+
+CDEF = """
+typedef struct _Img { int width; int height; unsigned char *data; } Img;
+enum color { RED, GREEN = 5 };
+struct all {
+    signed char i8; unsigned char u8; short i16; unsigned short u16;
+    int i32; unsigned int u32; long long i64; unsigned long long u64;
+    float f32; double f64; _Bool b; char c; enum color e; int bits: 3;
+    int *p;
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def ffi():
+    f = rcffi.FFI()
+    f.cdef(CDEF)
+    return f
+
+
+INT_LIMITS = {
+    "i8": (-(2**7), 2**7 - 1),
+    "u8": (0, 2**8 - 1),
+    "i16": (-(2**15), 2**15 - 1),
+    "u16": (0, 2**16 - 1),
+    "i32": (-(2**31), 2**31 - 1),
+    "u32": (0, 2**32 - 1),
+    "i64": (-(2**63), 2**63 - 1),
+    "u64": (0, 2**64 - 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INT_LIMITS))
+def test_integer_fields_limits(ffi, name):
+    lo, hi = INT_LIMITS[name]
+    p = ffi.new("struct all *")
+    for v in (lo, hi, 0, 1):
+        setattr(p, name, v)
+        assert getattr(p, name) == v
+        assert type(getattr(p, name)) is int
+    for bad in (lo - 1, hi + 1, 2**70, -(2**70)):
+        with pytest.raises(OverflowError):
+            setattr(p, name, bad)
+        assert getattr(p, name) == 1  # unchanged
+
+
+def test_other_values_take_the_general_path(ffi):
+    p = ffi.new("struct all *")
+    p.i32 = True  # bool is an int subclass: converted as cffi does
+    assert p.i32 == 1
+    with pytest.raises(TypeError):
+        p.i32 = 1.5
+    with pytest.raises(TypeError):
+        p.i32 = "1"
+    p.f64 = 3  # an int into a double
+    assert p.f64 == 3.0 and type(p.f64) is float
+    p.f32 = 0.1
+    assert p.f32 == pytest.approx(0.1) and p.f32 != 0.1  # rounded to float
+    p.f64 = float("inf")
+    assert p.f64 == float("inf")
+    p.b = True
+    assert p.b is True
+    p.c = b"x"
+    assert p.c == b"x"
+    p.e = 5
+    assert p.e == 5
+    p.bits = -3
+    assert p.bits == -3
+    x = ffi.new("int *", 42)
+    p.p = x
+    assert p.p[0] == 42
+
+
+def test_names_that_only_compare_equal(ffi):
+    p = ffi.new("Img *")
+    name = "".join(["wid", "th"])  # not interned
+    assert name is not "width"  # noqa: F632
+    setattr(p, name, 7)
+    assert getattr(p, name) == 7 and p.width == 7
+    assert getattr(p, sys.intern(name)) == 7
+
+
+def test_struct_and_pointer_to_struct(ffi):
+    p = ffi.new("Img *")
+    s = p[0]
+    s.height = 9
+    assert p.height == 9
+    q = ffi.cast("Img *", p)
+    q.width = 3
+    assert s.width == 3
+
+
+def test_errors_unchanged(ffi):
+    p = ffi.new("Img *")
+    with pytest.raises(AttributeError, match="cdata 'struct _Img \\*' has no field 'nope'"):
+        _ = p.nope
+    with pytest.raises(AttributeError, match="has no field 'nope'"):
+        p.nope = 1
+    with pytest.raises(AttributeError, match="cannot delete struct field"):
+        del p.width
+    n = ffi.cast("Img *", 0)
+    with pytest.raises(RuntimeError, match="null pointer"):
+        _ = n.width
+    with pytest.raises(RuntimeError, match="null pointer"):
+        n.width = 1
+    i = ffi.new("int *")
+    with pytest.raises(AttributeError, match="cdata 'int \\*' has no attribute 'width'"):
+        _ = i.width
+    assert p.__class__ is type(p)
+
+
+def test_released_memory(ffi):
+    p = ffi.new("Img *")
+    p.width = 1
+    ffi.release(p)
+    with pytest.raises(ValueError, match="released"):
+        _ = p.width
+    with pytest.raises(ValueError, match="released"):
+        p.width = 2
+    q = ffi.new("Img *")
+    view = q[0]
+    ffi.release(q)
+    with pytest.raises(ValueError, match="released"):
+        _ = view.width
+
+
+def test_classes_of_cdata(ffi):
+    base = backend._CDataBase
+    assert type(ffi.cast("int *", 0)) is base
+    assert type(ffi.cast("int", 5)) is base
+    assert type(ffi.new("int[3]")) is backend.__CDataOwn
+    p = ffi.new("Img *")
+    assert type(p) is backend.__CDataOwn
+    assert type(p[0]) is backend.__CDataOwn
+    assert type(p.data) is base
+    assert type(ffi.new_handle(object())) is backend.__CDataOwnGC
+    assert type(ffi.from_buffer(bytearray(4))) is backend.__CDataFromBuf
+    assert type(ffi.gc(ffi.new("int *"), lambda _: None)) is backend.__CDataGCP
+    for c in (base, backend.__CDataOwn, backend.__CDataOwnGC):
+        assert c.__module__ == "_cffi_backend"
+        assert issubclass(c, ffi.CData)
+    assert ffi.CData is base
+    with pytest.raises(TypeError):
+        base()
+    with pytest.raises(TypeError):
+
+        class Sub(type(p)):
+            pass
+
+
+def test_gc_tracking(ffi):
+    # Memory owners without keep-alive references and values stay out of
+    # the cyclic GC; views, handles and owners holding references are in.
+    assert not gc.is_tracked(ffi.new("int[10]"))
+    assert not gc.is_tracked(ffi.cast("int", 1))
+    assert not gc.is_tracked(ffi.cast("int *", 0))
+    p = ffi.new("Img *")
+    assert not gc.is_tracked(p)
+    assert gc.is_tracked(p[0])
+    assert gc.is_tracked(ffi.new_handle(p))
+    p.data = ffi.new("unsigned char[]", 4)
+    assert gc.is_tracked(p)
+
+
+def test_cycle_through_keepalive_is_collected(ffi):
+    class Holder:
+        pass
+
+    h = Holder()
+    handle = ffi.new_handle(h)
+    p = ffi.new("void *[1]")
+    p[0] = handle
+    h.p = p  # h -> p -> (keep-alive) handle -> h
+    h.view = p + 0  # a view of p, referenced by h
+    ref = weakref.ref(h)
+    del h, handle, p
+    gc.collect()
+    assert ref() is None
