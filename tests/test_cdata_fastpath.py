@@ -188,3 +188,53 @@ def test_cycle_through_keepalive_is_collected(ffi):
     del h, handle, p
     gc.collect()
     assert ref() is None
+
+
+def test_new_and_cast_arguments(ffi):
+    import inspect
+
+    assert str(inspect.signature(ffi.new)) == "(cdecl, init=None)"
+    assert str(inspect.signature(ffi.cast)) == "(cdecl, source)"
+    assert ffi.new(cdecl="int *", init=7)[0] == 7
+    assert ffi.new("int *", None)[0] == 0
+    assert ffi.new("int[]", 3)[2] == 0
+    assert ffi.new("Img *", {"width": 4}).width == 4
+    assert ffi.cast(source=3, cdecl="long") == 3
+    t = ffi.typeof("int *")
+    assert ffi.typeof(ffi.new(t)) is t
+    assert ffi.typeof(ffi.cast(t, 0)) is t
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        ffi.new()
+    with pytest.raises(TypeError, match="positional arguments but 3 were given"):
+        ffi.new("int *", 1, 2)
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'source'"):
+        ffi.cast("int *")
+    with pytest.raises(TypeError, match="unknown size"):
+        ffi.new("void *")
+    with pytest.raises(rcffi.CDefError):
+        ffi.new("no_such_t *")
+    for _ in range(3):  # once resolved, the same strings take the fast path
+        with pytest.raises(TypeError, match="unknown size"):
+            ffi.new("void *")
+
+
+def test_cast_sources(ffi):
+    a = ffi.new("int[4]")
+    p = ffi.cast("unsigned char *", a)
+    assert int(ffi.cast("intptr_t", p)) == int(ffi.cast("intptr_t", a))
+    assert ffi.cast("int *", -1) == ffi.cast("int *", 2**64 - 1)
+    assert int(ffi.cast("uintptr_t", ffi.cast("int *", 2**64 + 5))) == 5
+    assert ffi.cast("int *", 0) == ffi.NULL
+    assert ffi.cast("int *", True) == ffi.cast("int *", 1)
+    assert ffi.cast("int *", ffi.cast("long", 8)) == ffi.cast("int *", 8)
+    with pytest.raises(TypeError):
+        ffi.cast("int *", ffi.new("Img *")[0])
+    with pytest.raises(TypeError):
+        ffi.cast("int *", "x")
+    # The cast keeps the memory of its source alive.
+    q = ffi.cast("int *", ffi.new("int[1]", [42]))
+    gc.collect()
+    assert q[0] == 42
+    ffi.release(a)
+    with pytest.raises(ValueError, match="released"):
+        ffi.cast("char *", a)

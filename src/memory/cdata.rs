@@ -394,6 +394,28 @@ impl CData {
         )
     }
 
+    /// For a cdata whose drop runs no Python code once its base is taken
+    /// out (a value, a view, `ffi.new` memory, without keep-alive
+    /// references, and not the last user of its type): takes the base out
+    /// (`Some(base)`).  `None` for the others, left unchanged.
+    pub fn take_simple_refs(&mut self) -> Option<Option<Py<CData>>> {
+        let simple = matches!(
+            self.owner,
+            Owner::Value | Owner::Owned { .. } | Owner::Borrowed { .. }
+        ) && self
+            .extra
+            .get()
+            .is_none_or(|e| e.keep.try_lock().is_ok_and(|k| k.is_empty()))
+            && std::sync::Arc::strong_count(&self.ty) > 1;
+        if !simple {
+            return None;
+        }
+        match &mut self.owner {
+            Owner::Borrowed { base } => Some(base.take()),
+            _ => Some(None),
+        }
+    }
+
     /// The object that keeps the memory of this cdata alive: itself when
     /// it owns it, else its base.
     pub fn keeper(slf: &Bound<'_, CData>) -> Option<Py<PyAny>> {
@@ -637,7 +659,11 @@ pub fn is_live_handle(addr: usize) -> bool {
 impl Drop for CData {
     fn drop(&mut self) {
         match &self.owner {
-            Owner::Owned { .. } => self.free_owned(),
+            Owner::Owned { size, align } if *self.flags.get_mut() & FREED == 0 => {
+                // SAFETY: the memory was allocated by alloc_owned(size,
+                // align) at construction and not freed (FREED clear).
+                unsafe { raw::free_owned(*self.ptr.get_mut(), *size, *align) };
+            }
             Owner::Handle { .. } => {
                 if let Ok(mut h) = HANDLES.lock() {
                     h.remove(&(self.raw_ptr() as usize));

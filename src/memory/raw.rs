@@ -451,7 +451,8 @@ pub fn alloc_owned(size: usize, align: usize) -> Option<*mut u8> {
             let p = alloc::alloc_zeroed(layout);
             return (!p.is_null()).then_some(p);
         }
-        let p = alloc::alloc(layout);
+        // black_box: LLVM would merge malloc + clear into calloc.
+        let p = std::hint::black_box(alloc::alloc(layout));
         if p.is_null() {
             return None;
         }

@@ -407,6 +407,29 @@ fn no_memory(size: usize, ty: &TypeRef) -> PyErr {
     ))
 }
 
+/// The size and alignment of `new(t)` without an initializer, for the
+/// common types: `T[n]` and `T *` (not `void *`, nor a struct with an
+/// open array).  `None`: the general path ([`newp_layout`]) decides.
+#[inline]
+pub fn new_size_fast(t: &TypeRef) -> Option<(usize, usize)> {
+    let (item, size) = match &t.kind {
+        Kind::Array { item, len: Some(_) } => (item, t.size()?),
+        Kind::Pointer(item) => {
+            let var = match &item.kind {
+                Kind::Struct(s) => s.layout()?.has_var_array,
+                Kind::Void => return None,
+                _ => false,
+            };
+            if var {
+                return None;
+            }
+            (item, item.size()?)
+        }
+        _ => return None,
+    };
+    (size <= isize::MAX as usize).then_some((size, item.align()?))
+}
+
 /// `ffi.new` / `newp`: the allocation size, alignment and item count (of
 /// open arrays) for type `t` initialised from `init`.
 pub fn newp_layout(
@@ -520,7 +543,8 @@ pub fn cast_to<'py>(
             t.cname()
         ))),
         Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => {
-            let addr: usize = if let Ok(c) = v.cast::<CData>() {
+            let cdv = crate::memory::object::as_cdata(v);
+            let addr: usize = if let Some(c) = cdv {
                 let c = c.get();
                 match &c.ty.kind {
                     Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => c.ptr()? as usize,
@@ -544,7 +568,7 @@ pub fn cast_to<'py>(
             } else {
                 convert::as_integer_wrapping(v, size_of::<usize>())? as usize
             };
-            let keeper = v.cast::<CData>().ok().and_then(CData::keeper_cdata);
+            let keeper = cdv.and_then(CData::keeper_cdata);
             CData::borrowed(t.clone(), addr as *mut u8, 0, keeper).into_base_object(py)
         }
         Kind::Primitive(_) | Kind::Enum(_) => {

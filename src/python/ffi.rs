@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::backend;
+use super::capi::GilCell;
 use super::ctype::{PyCType, ctype_obj};
 use crate::frontend::{CdefOptions, Constant, Declarations};
 use crate::memory::cdata::CData;
@@ -22,6 +23,18 @@ pub struct FfiCore {
     decls: Mutex<Declarations>,
     /// Type string → CType, cleared by every cdef.
     cache: Py<PyDict>,
+    /// The last type strings resolved, by identity (the strings of Python
+    /// code are constants: the same object each time), before `cache`.
+    recent: GilCell<Recent>,
+}
+
+/// How many type strings [`FfiCore::recent`] remembers.
+const RECENT: usize = 4;
+
+#[derive(Default)]
+struct Recent {
+    entries: [Option<(Py<PyString>, TypeRef)>; RECENT],
+    next: usize,
 }
 
 impl FfiCore {
@@ -32,17 +45,14 @@ impl FfiCore {
     }
 
     /// The type `cdecl` names: a type string, or a CType.
+    #[inline]
     pub fn resolve(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<TypeRef> {
         let py = cdecl.py();
         if let Ok(s) = cdecl.cast::<PyString>() {
-            let cache = self.cache.bind(py);
-            if let Some(t) = cache.get_item(s)? {
-                return Ok(t.cast::<PyCType>()?.get().t.clone());
+            if let Some(t) = self.recent_type(py, s.as_ptr()) {
+                return Ok(t);
             }
-            let text = s.to_cow()?;
-            let t = self.decls().parse_type(&text)?;
-            cache.set_item(s, ctype_obj(py, &t)?)?;
-            return Ok(t);
+            return self.resolve_string(s);
         }
         if let Ok(t) = cdecl.cast::<PyCType>() {
             return Ok(t.get().t.clone());
@@ -51,6 +61,53 @@ impl FfiCore {
             "expected a string or a ctype object, got {}",
             crate::memory::convert::describe(cdecl)
         )))
+    }
+}
+
+impl FfiCore {
+    /// The type of `cdecl` if it is one of the type strings resolved last
+    /// (by identity): the fast paths of `capi::fastcall`, which leave the
+    /// other cases to [`FfiCore::resolve`].
+    #[inline]
+    pub fn recent_type(&self, py: Python<'_>, cdecl: *mut pyo3::ffi::PyObject) -> Option<TypeRef> {
+        self.recent.with(py, |r| {
+            r.entries
+                .iter()
+                .flatten()
+                .find(|(k, _)| k.as_ptr() == cdecl)
+                .map(|(_, t)| t.clone())
+        })
+    }
+
+    /// A type string not among the recent ones.
+    #[inline(never)]
+    fn resolve_string(&self, s: &Bound<'_, PyString>) -> PyResult<TypeRef> {
+        let py = s.py();
+        let cache = self.cache.bind(py);
+        let t = match cache.get_item(s)? {
+            Some(t) => t.cast::<PyCType>()?.get().t.clone(),
+            None => {
+                let text = s.to_cow()?;
+                let t = self.decls().parse_type(&text)?;
+                cache.set_item(s, ctype_obj(py, &t)?)?;
+                t
+            }
+        };
+        let entry = Some((s.clone().unbind(), t.clone()));
+        let old = self.recent.with(py, |r| {
+            let i = r.next;
+            r.next = (i + 1) % RECENT;
+            std::mem::replace(&mut r.entries[i], entry)
+        });
+        drop(old);
+        Ok(t)
+    }
+
+    /// Forgets the resolved type strings (the declarations changed).
+    fn clear_caches(&self, py: Python<'_>) {
+        self.cache.bind(py).clear();
+        let old = self.recent.with(py, std::mem::take);
+        drop(old);
     }
 }
 
@@ -80,6 +137,7 @@ impl FfiCore {
         FfiCore {
             decls: Mutex::new(Declarations::new()),
             cache: PyDict::new(py).unbind(),
+            recent: GilCell::new(Recent::default()),
         }
     }
 
@@ -108,7 +166,7 @@ impl FfiCore {
         let mut decls = self.decls();
         let result = decls.cdef(csource, opts);
         drop(decls);
-        self.cache.bind(py).clear();
+        self.clear_caches(py);
         result.map_err(PyErr::from)
     }
 
@@ -177,7 +235,7 @@ impl FfiCore {
 
     /// `ffi.new(cdecl, init=None)`.
     #[pyo3(name = "new", signature = (cdecl, init=None))]
-    fn new_cdata<'py>(
+    pub fn new_cdata<'py>(
         &self,
         py: Python<'py>,
         cdecl: &Bound<'py, PyAny>,
@@ -193,7 +251,7 @@ impl FfiCore {
     }
 
     /// `ffi.cast(cdecl, value)`.
-    fn cast<'py>(
+    pub fn cast<'py>(
         &self,
         py: Python<'py>,
         cdecl: &Bound<'py, PyAny>,
@@ -386,7 +444,7 @@ impl FfiCore {
         let mut mine = self.decls();
         mine.include(&theirs).map_err(PyErr::from)?;
         drop(mine);
-        self.cache.bind(py).clear();
+        self.clear_caches(py);
         Ok(())
     }
 

@@ -27,6 +27,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     m.add_class::<cdata_py::CDataIter>()?;
     m.add_class::<buffer::MiniBuffer>()?;
     m.add_class::<ffi::FfiCore>()?;
+    capi::fastcall::install(&py.get_type::<ffi::FfiCore>())?;
     m.add("FFI_DEFAULT_ABI", crate::types::ABI_DEFAULT)?;
     m.add("FFI_CDECL", crate::types::ABI_DEFAULT)?;
     for (name, v) in rtld_constants() {

@@ -2,6 +2,7 @@
 //! subtypes of the `CData` pyclass made with `PyType_FromSpecWithBases`,
 //! with cffi's names.  `_CDataBase` installs the attribute slots of
 //! [`super::attr`] as plain C functions; the other classes inherit them.
+//! Every class has `memory::object::dealloc` as `tp_dealloc`.
 
 use std::ffi::{CStr, c_int, c_uint, c_void};
 
@@ -11,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use crate::memory::cdata::CData;
-use crate::memory::object::{self, CDataClass};
+use crate::memory::object::{self, CDataClass, ObjectLayout};
 use crate::types::intern;
 
 /// Name, base (an earlier entry; `None`: the pyclass) and whether the
@@ -49,24 +50,56 @@ fn make_classes(py: Python<'_>) -> PyResult<()> {
             Some(b) => made[*b].clone(),
             None => core.clone(),
         };
+        let dealloc = (ffi::Py_tp_dealloc, object::dealloc as *mut c_void);
         let slots: &[(c_int, *mut c_void)] = if i == 0 {
             &[
                 (ffi::Py_tp_getattro, super::attr::getattro as *mut c_void),
                 (ffi::Py_tp_setattro, super::attr::setattro as *mut c_void),
+                dealloc,
             ]
         } else {
-            &[]
+            // Without its own, a heap type gets CPython's subtype_dealloc.
+            &[dealloc]
         };
         made.push(new_class(py, name, &base, *basetype, slots)?);
     }
-    let offset = value_offset(py)?;
-    check_layout(py, &made[0], offset)?;
+    let size: usize = core.getattr("__basicsize__")?.extract()?;
+    let value = value_offset(py)?;
+    let weaklist: usize = core.getattr("__weakrefoffset__")?.extract()?;
+    let layout = ObjectLayout {
+        size,
+        value,
+        weaklist,
+    };
+    let header = size_of::<ffi::PyObject>();
+    let values = value..value + size_of::<CData>();
+    let bad = || PyImportError::new_err("rcffi: unexpected layout of the cdata pyclass");
+    for t in &made {
+        let s: usize = t.getattr("__basicsize__")?.extract()?;
+        let w: usize = t.getattr("__weakrefoffset__")?.extract()?;
+        if s != size || w != weaklist {
+            return Err(bad());
+        }
+    }
+    let aligned = [size, value, values.end, weaklist]
+        .iter()
+        .all(|x| x % 8 == 0);
+    if !aligned
+        || values.start < header
+        || values.end > size
+        || weaklist < header
+        || values.contains(&weaklist)
+    {
+        return Err(bad());
+    }
     let types: Vec<Py<PyType>> = made.into_iter().map(Bound::unbind).collect();
-    let types: [Py<PyType>; 5] = types
-        .try_into()
-        .map_err(|_| PyImportError::new_err("rcffi: cdata classes"))?;
-    object::set_classes(types, offset);
-    Ok(())
+    let types: [Py<PyType>; 5] = types.try_into().map_err(|_| bad())?;
+    // SAFETY: the classes were made above as data-less heap subtypes of
+    // the pyclass with object::dealloc; the layout was measured on the
+    // pyclass, and check_layout verifies (before any other use) that an
+    // object made by into_object matches one made by PyO3.
+    unsafe { object::set_classes(types, layout) };
+    check_layout(py, layout)
 }
 
 /// A heap subtype of `base` with the given slots and no data of its own.
@@ -113,31 +146,23 @@ fn value_offset(py: Python<'_>) -> PyResult<usize> {
     Ok(probe.get() as *const CData as usize - probe.as_ptr() as usize)
 }
 
-/// Checks that `alloc_object` makes objects laid out as PyO3 makes its
-/// own: the same size, and the same bytes outside the header and the
-/// value (PyO3's other per-object state, zero for this pyclass).
-fn check_layout(py: Python<'_>, base: &Bound<'_, PyType>, offset: usize) -> PyResult<()> {
-    let bad = || PyImportError::new_err("rcffi: unexpected layout of the cdata pyclass");
-    let size: usize = py.get_type::<CData>().getattr("__basicsize__")?.extract()?;
-    let ours: usize = base.getattr("__basicsize__")?.extract()?;
-    let header = size_of::<ffi::PyObject>();
-    let value = offset..offset + size_of::<CData>();
-    if ours != size || value.start < header || value.end > size {
-        return Err(bad());
-    }
+/// Checks that `CData::into_object` makes objects laid out as PyO3 makes
+/// its own: the same bytes outside the header and the value (PyO3's other
+/// per-object state, zero for this pyclass).
+fn check_layout(py: Python<'_>, l: ObjectLayout) -> PyResult<()> {
     let theirs = Bound::new(py, CData::value(intern::void(), [0; 16]))?.into_any();
-    // SAFETY: base is the first class made above (a data-less subtype of
-    // the pyclass) and offset was measured on a PyO3 object; the
-    // comparison below verifies the remaining requirement.
-    let mine =
-        unsafe { object::alloc_object(py, base, offset, CData::value(intern::void(), [0; 16]))? };
+    let mine = CData::value(intern::void(), [0; 16]).into_object(py, CDataClass::Base)?;
     let bytes = |o: &Bound<'_, PyAny>| -> Vec<u8> {
-        // SAFETY: o is a live object of `size` bytes.
-        unsafe { std::slice::from_raw_parts(o.as_ptr().cast::<u8>(), size).to_vec() }
+        // SAFETY: o is a live object of `l.size` bytes.
+        unsafe { std::slice::from_raw_parts(o.as_ptr().cast::<u8>(), l.size).to_vec() }
     };
     let (x, y) = (bytes(&theirs), bytes(mine.as_any()));
-    if (header..size).any(|i| !value.contains(&i) && x[i] != y[i]) {
-        return Err(bad());
+    let header = size_of::<ffi::PyObject>();
+    let value = l.value..l.value + size_of::<CData>();
+    if (header..l.size).any(|i| !value.contains(&i) && x[i] != y[i]) {
+        return Err(PyImportError::new_err(
+            "rcffi: unexpected layout of the cdata pyclass",
+        ));
     }
     Ok(())
 }

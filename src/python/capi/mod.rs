@@ -3,6 +3,7 @@
 
 pub mod attr;
 pub mod cdata_types;
+pub mod fastcall;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -66,4 +67,27 @@ pub unsafe fn fill_buffer_info(
         return Err(PyErr::fetch(obj.py()));
     }
     Ok(())
+}
+
+/// A value only touched with the GIL held (rcffi is built for the stable
+/// ABI, so for interpreters with a GIL): a `Sync` cell without a lock.
+pub struct GilCell<T>(std::cell::UnsafeCell<T>);
+
+// SAFETY: every access goes through `with`, which takes a `Python` token:
+// the GIL serialises the accesses.
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T> GilCell<T> {
+    pub const fn new(v: T) -> Self {
+        GilCell(std::cell::UnsafeCell::new(v))
+    }
+
+    /// Runs `f` on the value.  `f` must not run Python code (no calls into
+    /// Python, no drop of a Python object: take it out and drop it after),
+    /// which could reach this cell again.
+    pub fn with<R>(&self, _py: Python<'_>, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: the GIL is held (the token) and `f` runs no Python code,
+        // so no other access to the cell happens during this one.
+        f(unsafe { &mut *self.0.get() })
+    }
 }
