@@ -45,6 +45,15 @@ pub enum Owner {
     },
     /// `ffi.new_handle(obj)`: a `void *` whose value identifies `obj`.
     Handle { obj: Py<PyAny> },
+    /// `ffi.callback(...)`: a function pointer to `closure` (the call
+    /// layer's executable code), which calls `callable` (and `onerror`).
+    /// The closure refers to those two without counting, so they must
+    /// never be dropped before it: fields drop in order, closure first.
+    Callback {
+        closure: Box<dyn std::any::Any + Send + Sync>,
+        callable: Py<PyAny>,
+        onerror: Option<Py<PyAny>>,
+    },
 }
 
 /// A held `Py_buffer` (released on drop).
@@ -201,6 +210,7 @@ impl CData {
                 | Owner::Buffer { .. }
                 | Owner::Gc { .. }
                 | Owner::Handle { .. }
+                | Owner::Callback { .. }
         )
     }
 
@@ -275,6 +285,14 @@ impl CData {
                     visit(d)?;
                 }
             }
+            Owner::Callback {
+                callable, onerror, ..
+            } => {
+                visit(callable)?;
+                if let Some(o) = onerror {
+                    visit(o)?;
+                }
+            }
             Owner::Borrowed { base: None } | Owner::Value | Owner::Owned(_) => {}
         }
         if let Ok(keep) = self.keep.try_lock()
@@ -336,7 +354,10 @@ impl CData {
                     d.call1(py, (orig.clone_ref(py),))?;
                 }
             }
-            Owner::Borrowed { .. } | Owner::Value | Owner::Handle { .. } => {}
+            Owner::Borrowed { .. }
+            | Owner::Value
+            | Owner::Handle { .. }
+            | Owner::Callback { .. } => {}
         }
         Ok(())
     }

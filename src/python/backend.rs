@@ -624,6 +624,8 @@ pub fn cast_to<'py>(
                 }
             } else if let Ok(f) = v.cast::<pyo3::types::PyFloat>() {
                 f.value() as i128 as usize
+            } else if let Some(f) = crate::call::marshal::cast_file(t, v)? {
+                f as usize
             } else {
                 convert::as_integer_wrapping(v, size_of::<usize>())? as usize
             };

@@ -171,6 +171,9 @@ impl CData {
             Owner::Handle { obj } => {
                 return Ok(format!("handle to {}", obj.bind(slf.py()).repr()?));
             }
+            Owner::Callback { callable, .. } => {
+                return Ok(format!("calling {}", callable.bind(slf.py()).repr()?));
+            }
             Owner::Borrowed { base: Some(b) } if me.ty.is_struct() => {
                 // `p[0]` of an owning `struct *`: cffi shows it as owning.
                 let b = b.get();

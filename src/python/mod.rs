@@ -8,6 +8,7 @@ pub mod cdata_py;
 pub mod ctype;
 pub mod errors;
 pub mod ffi;
+pub mod library_py;
 
 use pyo3::prelude::*;
 

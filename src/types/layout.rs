@@ -113,6 +113,11 @@ pub struct Layout {
     /// The last field is a flexible array member (`T x[];`).
     pub has_flexible_array: bool,
     pub is_packed: bool,
+    /// A field offset, the size or the alignment was imposed by the caller
+    /// and differs from what the fields give (a struct declared with
+    /// `...;`): bytes may be unaccounted for, so the calling convention of
+    /// the struct is unknown.
+    pub custom_layout: bool,
 }
 
 impl Layout {
@@ -173,6 +178,8 @@ struct Builder<'a> {
     /// MSVC: the unit of the previous bitfield (offset, size, bits used).
     msvc_unit: Option<(usize, usize, usize)>,
     first_member: bool,
+    /// An imposed field offset differed from the computed one.
+    custom_offsets: bool,
 }
 
 impl Builder<'_> {
@@ -256,10 +263,9 @@ impl Builder<'_> {
 
     fn add_plain(&mut self, decl: &FieldDecl, size: usize) -> Result<(), LayoutError> {
         let align = self.field_align(&decl.ty);
-        let offset = match decl.offset {
-            Some(o) => o,
-            None => round_up(self.bitpos.div_ceil(8), align),
-        };
+        let computed = round_up(self.bitpos.div_ceil(8), align);
+        let offset = decl.offset.unwrap_or(computed);
+        self.custom_offsets |= offset != computed;
         self.align = self.align.max(align);
         self.msvc_unit = None;
         self.bitpos = (offset + size) * 8;
@@ -416,6 +422,7 @@ pub fn compute(
         align: 1,
         msvc_unit: None,
         first_member: true,
+        custom_offsets: false,
     };
     let mut has_flexible_array = false;
     for (i, decl) in decls.iter().enumerate() {
@@ -424,10 +431,9 @@ pub fn compute(
         has_flexible_array = is_last && matches!(decl.ty.kind, Kind::Array { len: None, .. });
     }
     let align = opts.total_align.unwrap_or(b.align);
-    let size = match opts.total_size {
-        Some(s) => s,
-        None => round_up(b.end_bits.div_ceil(8), align),
-    };
+    let natural_size = round_up(b.end_bits.div_ceil(8), align);
+    let size = opts.total_size.unwrap_or(natural_size);
+    let custom_layout = b.custom_offsets || size != natural_size || align != b.align;
     Ok(Layout {
         fields: b.fields,
         by_name: b.by_name,
@@ -435,6 +441,7 @@ pub fn compute(
         align,
         has_flexible_array,
         is_packed: opts.packed || opts.pack == 1,
+        custom_layout,
     })
 }
 
