@@ -341,6 +341,11 @@ pub mod sysv {
                 members: vec![FfiType::memory_marker()],
             });
         };
+        if classes == [Class::X87, Class::X87Up] {
+            // A lone `long double`: passed and returned exactly like one
+            // (libffi does not return X87-class structs in %st0 itself).
+            return Ok(FfiType::LongDouble);
+        }
         let mut members = Vec::with_capacity(classes.len());
         let mut i = 0;
         while i < classes.len() {

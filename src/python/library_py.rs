@@ -113,8 +113,13 @@ impl CLibrary {
         name: &str,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let t = ctype.get().t.clone();
+        let mut t = ctype.get().t.clone();
         let addr = self.variable(name)?;
+        if let Kind::Array { item, len: None } = &t.kind {
+            // `extern int a[];`: as many items as the value gives.
+            let n = open_array_items(item, value)?;
+            t = intern::array(item, Some(n));
+        }
         if t.is_void() || (t.size().is_none() && !matches!(t.kind, Kind::Function(_))) {
             return Err(PyTypeError::new_err(format!(
                 "cannot write a variable of ctype '{}' (unknown size)",
@@ -151,6 +156,33 @@ impl CLibrary {
         }
         Ok(addr)
     }
+}
+
+/// How many items of `item` the value `v` fills in an array of unknown
+/// length: the items of a list or tuple, or a NUL-terminated string.
+fn open_array_items(item: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(l) = v.cast::<pyo3::types::PyList>() {
+        return Ok(l.len());
+    }
+    if let Ok(t) = v.cast::<pyo3::types::PyTuple>() {
+        return Ok(t.len());
+    }
+    let prim = item.primitive();
+    if let Ok(b) = v.cast::<PyBytes>()
+        && prim.is_some_and(|p| p.size == 1)
+    {
+        return Ok(b.as_bytes().len() + 1);
+    }
+    if let Ok(s) = v.cast::<PyString>()
+        && let Some(p) = prim.filter(|p| p.is_char_like() && p.size > 1)
+    {
+        return Ok(convert::encode_wide(&s.to_cow()?, p).len() + 1);
+    }
+    Err(PyTypeError::new_err(format!(
+        "cannot write {} into a variable of ctype '{}[]'",
+        convert::describe(v),
+        item.cname()
+    )))
 }
 
 /// The Python value of the global variable of type `ty` at `addr`, a
