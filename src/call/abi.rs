@@ -85,6 +85,10 @@ fn unsupported_struct(ty: &TypeRef, place: Place, detail: &str) -> Error {
 pub fn ffi_type_of(ty: &TypeRef, place: Place) -> Result<FfiType, Error> {
     match &ty.kind {
         Kind::Void if place == Place::Result => Ok(FfiType::Void),
+        Kind::Array { .. } if place == Place::Result => Err(Error::type_error(format!(
+            "invalid result type: '{}'",
+            ty.cname()
+        ))),
         Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => Ok(FfiType::Pointer),
         Kind::Primitive(_) | Kind::Enum(_) => scalar(ty, place),
         Kind::Struct(_) => aggregate(ty, place),

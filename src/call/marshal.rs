@@ -90,8 +90,8 @@ pub fn invoke<'py>(
     args: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut frame = Frame::new(&plan.layout);
-    for (i, (a, v)) in plan.args.iter().zip(args.iter()).enumerate() {
-        put_arg(&mut frame, i, a, &v)?;
+    for (i, a) in plan.args.iter().enumerate() {
+        put_arg(&mut frame, i, a, &*args.get_borrowed_item(i)?)?;
     }
     match &plan.invoker {
         Invoker::Libffi(cif) => frame.call(py, cif, fnptr),

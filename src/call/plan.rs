@@ -203,6 +203,11 @@ pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result
     let mut plans = Vec::with_capacity(args.len());
     let mut sizes = Vec::with_capacity(args.len());
     for a in args {
+        // C adjusts array parameters to pointers.
+        let a = &match &a.kind {
+            Kind::Array { item, .. } => intern::pointer(item),
+            _ => a.clone(),
+        };
         ffi_args.push(abi::ffi_type_of(a, Place::Argument)?);
         plans.push(ArgPlan {
             ty: a.clone(),

@@ -4,6 +4,7 @@
 //! Rust; every `unsafe` block here says why it holds.
 
 use std::ffi::{CStr, c_void};
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::null_mut;
 use std::sync::Arc;
@@ -200,26 +201,36 @@ impl FrameLayout {
 /// 256 bytes use no heap memory.
 pub struct Frame<'l> {
     layout: &'l FrameLayout,
-    inline: [Chunk; INLINE_CHUNKS],
+    /// Only the chunks the layout uses are initialised (zeroed).
+    inline: [MaybeUninit<Chunk>; INLINE_CHUNKS],
     heap: Vec<Chunk>,
     temps: Vec<Allocation>,
 }
 
 impl<'l> Frame<'l> {
+    #[inline]
     pub fn new(layout: &'l FrameLayout) -> Frame<'l> {
         let chunks = layout.total / 16;
+        let mut inline = [MaybeUninit::<Chunk>::uninit(); INLINE_CHUNKS];
+        let heap = if chunks > INLINE_CHUNKS {
+            vec![Chunk([0; 16]); chunks]
+        } else {
+            for c in &mut inline[..chunks] {
+                c.write(Chunk([0; 16]));
+            }
+            Vec::new()
+        };
         Frame {
             layout,
-            inline: [Chunk([0; 16]); INLINE_CHUNKS],
-            heap: if chunks > INLINE_CHUNKS {
-                vec![Chunk([0; 16]); chunks]
-            } else {
-                Vec::new()
-            },
+            inline,
+            heap,
             temps: Vec::new(),
         }
     }
 
+    /// The start of the storage; the first `layout.total` bytes are
+    /// initialised.
+    #[inline]
     fn base(&mut self) -> *mut u8 {
         if self.heap.is_empty() {
             self.inline.as_mut_ptr() as *mut u8
@@ -228,6 +239,7 @@ impl<'l> Frame<'l> {
         }
     }
 
+    #[inline]
     fn base_const(&self) -> *const u8 {
         if self.heap.is_empty() {
             self.inline.as_ptr() as *const u8
@@ -237,6 +249,7 @@ impl<'l> Frame<'l> {
     }
 
     /// The address of argument `i`'s slot, which holds `size` bytes.
+    #[inline]
     fn arg_at(&mut self, i: usize, size: usize) -> *mut u8 {
         let off = self.layout.args[i];
         let end = self
@@ -251,18 +264,21 @@ impl<'l> Frame<'l> {
     }
 
     /// Stores the low `size` bytes (1, 2, 4 or 8) of `v` as argument `i`.
+    #[inline]
     pub fn put_int(&mut self, i: usize, size: usize, v: i64) {
         let p = self.arg_at(i, size);
         // SAFETY: the slot holds at least `size` (<= 16) bytes.
         unsafe { crate::memory::raw::write_int(p, size, i128::from(v)) }
     }
 
+    #[inline]
     pub fn put_f64(&mut self, i: usize, v: f64) {
         let p = self.arg_at(i, 8);
         // SAFETY: the slot holds at least 8 bytes.
         unsafe { crate::memory::raw::write_float(p, 8, v) }
     }
 
+    #[inline]
     pub fn put_f32(&mut self, i: usize, v: f32) {
         let p = self.arg_at(i, 4);
         // SAFETY: the slot holds at least 4 bytes.
@@ -270,6 +286,7 @@ impl<'l> Frame<'l> {
     }
 
     /// Stores the address `v` as pointer argument `i`.
+    #[inline]
     pub fn put_ptr(&mut self, i: usize, v: usize) {
         let p = self.arg_at(i, size_of::<usize>());
         // SAFETY: the slot holds at least a pointer.
@@ -332,6 +349,7 @@ impl<'l> Frame<'l> {
         Ok(())
     }
 
+    #[inline]
     fn result_at(&self, size: usize) -> *const u8 {
         assert!(
             self.layout.result + size <= self.layout.total,
@@ -343,6 +361,7 @@ impl<'l> Frame<'l> {
 
     /// The integer result of `size` bytes (libffi widens small integers
     /// to a whole register; the low bytes hold the value).
+    #[inline]
     pub fn result_int(&self, size: usize, signed: bool) -> i128 {
         let p = self.result_at(8.max(size));
         let p = if cfg!(target_endian = "big") && size < 8 {
@@ -354,12 +373,14 @@ impl<'l> Frame<'l> {
         unsafe { crate::memory::raw::read_int(p, size, signed) }
     }
 
+    #[inline]
     pub fn result_f64(&self, size: usize) -> f64 {
         let p = self.result_at(size);
         // SAFETY: the result slot holds at least 16 bytes.
         unsafe { crate::memory::raw::read_float(p, size) }
     }
 
+    #[inline]
     pub fn result_ptr(&self) -> *mut u8 {
         let p = self.result_at(size_of::<usize>());
         // SAFETY: the result slot holds at least a pointer.
@@ -388,26 +409,30 @@ impl<'l> Frame<'l> {
     /// `fnptr` comes from a non-NULL function-pointer cdata whose type
     /// `cif` was built from: that the C function really has this type is
     /// the promise the user made by declaring it (the contract of cffi).
+    #[inline]
     pub fn call(&mut self, py: Python<'_>, cif: &Cif, fnptr: *const u8) {
         let n = self.layout.args.len();
         let base = self.base();
-        let mut inline_ptrs = [null_mut::<c_void>(); INLINE_ARGS];
+        let mut inline_ptrs = [MaybeUninit::<*mut c_void>::uninit(); INLINE_ARGS];
         let mut heap_ptrs = Vec::new();
-        let ptrs: &mut [*mut c_void] = if n <= INLINE_ARGS {
-            &mut inline_ptrs[..n]
+        let avalue: *mut *mut c_void = if n <= INLINE_ARGS {
+            for (p, off) in inline_ptrs.iter_mut().zip(self.layout.args.iter()) {
+                // SAFETY: every offset lies within the storage.
+                p.write(unsafe { base.add(*off) } as *mut c_void);
+            }
+            inline_ptrs.as_mut_ptr() as *mut *mut c_void
         } else {
-            heap_ptrs.resize(n, null_mut());
-            &mut heap_ptrs
+            for off in self.layout.args.iter() {
+                // SAFETY: as above.
+                heap_ptrs.push(unsafe { base.add(*off) } as *mut c_void);
+            }
+            heap_ptrs.as_mut_ptr()
         };
-        for (p, off) in ptrs.iter_mut().zip(self.layout.args.iter()) {
-            // SAFETY: every offset lies within the storage.
-            *p = unsafe { base.add(*off) } as *mut c_void;
-        }
         let job = CallJob {
             cif: cif.raw(),
             // SAFETY: the result offset lies within the storage.
             rvalue: unsafe { base.add(self.layout.result) } as *mut c_void,
-            avalue: ptrs.as_mut_ptr(),
+            avalue,
             fnptr: fnptr as *const c_void,
         };
         py.detach(move || job.run());
@@ -427,16 +452,18 @@ struct CallJob {
 unsafe impl Send for CallJob {}
 
 impl CallJob {
+    #[inline]
     fn run(self) {
-        set_c_errno(super::errno::get());
-        // SAFETY: see `Frame::call`: the cif describes the arguments whose
-        // addresses are in `avalue`, and the result slot is at least as
-        // large as the result type (and 16 bytes).
-        unsafe {
-            let f: unsafe extern "C" fn() = std::mem::transmute(self.fnptr);
-            ffi::ffi_call(self.cif, Some(f), self.rvalue, self.avalue);
-        }
-        super::errno::set(c_errno());
+        super::errno::around_c_call(|| {
+            // SAFETY: see `Frame::call`: the cif describes the arguments
+            // whose addresses are in `avalue` (the first `nargs` entries
+            // are initialised), and the result slot is at least as large
+            // as the result type (and 16 bytes).
+            unsafe {
+                let f: unsafe extern "C" fn() = std::mem::transmute(self.fnptr);
+                ffi::ffi_call(self.cif, Some(f), self.rvalue, self.avalue);
+            }
+        });
     }
 }
 
@@ -620,12 +647,14 @@ fn errno_location() -> *mut i32 {
 }
 
 /// C's `errno` of this thread.
+#[inline]
 pub fn c_errno() -> i32 {
     // SAFETY: the address of this thread's errno is always valid.
     unsafe { *errno_location() }
 }
 
 /// Sets C's `errno` of this thread.
+#[inline]
 pub fn set_c_errno(v: i32) {
     // SAFETY: as above.
     unsafe { *errno_location() = v }
