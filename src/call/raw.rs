@@ -14,7 +14,6 @@ use pyo3::prelude::*;
 
 use super::abi::FfiType;
 use crate::errors::Error;
-use crate::memory::cdata::CData;
 use crate::memory::convert;
 use crate::memory::raw::Allocation;
 use crate::types::TypeRef;
@@ -760,22 +759,26 @@ impl BorrowedObject {
     }
 }
 
-/// The address of a C object that a cdata refers to, for its bytes: used
-/// to copy struct values into a call.
-pub fn cdata_bytes(cd: &CData, size: usize) -> PyResult<&[u8]> {
-    let p = cd.ptr()?;
-    if p.is_null() {
-        return Err(pyo3::exceptions::PyRuntimeError::new_err(
-            "NULL struct cdata",
-        ));
-    }
-    if cd.ty.size() != Some(size) {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "struct size mismatch",
-        ));
-    }
-    // SAFETY: a struct cdata points to a live struct of its type's size.
-    Ok(unsafe { crate::memory::raw::slice(p, size) })
+// ---------------------------------------------------------------- symbols
+
+/// The Python value of the global variable of type `ty` at `addr`, a
+/// non-NULL address that `dlsym` gave for a variable the user declared of
+/// type `ty` (what C code would assume too): scalars and pointers are
+/// read, arrays and structs give cdata viewing the variable.
+pub(crate) fn read_symbol<'py>(
+    py: Python<'py>,
+    ty: &TypeRef,
+    addr: *mut u8,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: a symbol address of a variable of type `ty` (see above).
+    unsafe { convert::read(py, ty, addr, None) }
+}
+
+/// Stores `v` into the global variable of type `ty` at `addr` (as for
+/// [`read_symbol`]).
+pub(crate) fn write_symbol(ty: &TypeRef, addr: *mut u8, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: as for read_symbol.
+    unsafe { convert::write(ty, addr, v, None) }
 }
 
 unsafe extern "C" {

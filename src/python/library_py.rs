@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use super::ctype::PyCType;
+use crate::call::raw;
 use crate::library::Library;
 use crate::memory::cdata::{CData, Owner};
 use crate::memory::convert;
@@ -102,7 +103,7 @@ impl CLibrary {
             Kind::Void | Kind::Struct(_) if t.size().is_none() => Err(PyTypeError::new_err(
                 format!("cdata '{}' is opaque", t.cname()),
             )),
-            _ => read_symbol(py, &t, addr),
+            _ => raw::read_symbol(py, &t, addr),
         }
     }
 
@@ -126,7 +127,7 @@ impl CLibrary {
                 t.cname()
             )));
         }
-        write_symbol(&t, addr, value)
+        raw::write_symbol(&t, addr, value)
     }
 
     /// Closes the library (`dlclose`); later uses raise ValueError.
@@ -183,21 +184,6 @@ fn open_array_items(item: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
         convert::describe(v),
         item.cname()
     )))
-}
-
-/// The Python value of the global variable of type `ty` at `addr`, a
-/// non-NULL symbol address: scalars and pointers are read, arrays and
-/// structs give cdata viewing the variable.
-fn read_symbol<'py>(py: Python<'py>, ty: &TypeRef, addr: *mut u8) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: `addr` is the address dlsym gave for a variable the user
-    // declared of type `ty` (what C code would assume too).
-    unsafe { convert::read(py, ty, addr, None) }
-}
-
-/// Stores `v` into the global variable of type `ty` at `addr`.
-fn write_symbol(ty: &TypeRef, addr: *mut u8, v: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: as for read_symbol.
-    unsafe { convert::write(ty, addr, v, None) }
 }
 
 /// `load_library(filename_or_None, flags=0)`; also accepts a `void *`
