@@ -63,6 +63,9 @@ void nothing(void) {}
 int int_of_double(double d) { return (int)d; }
 
 size_t my_strlen(const char *s) { return strlen(s); }
+size_t lens3(const char *a, const char *b, const char *c) {
+    return strlen(a) + 1000 * strlen(b) + 1000000 * strlen(c);
+}
 int first_byte(const unsigned char *s) { return s ? s[0] : -1; }
 int sum_ints(const int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }
 void fill_ints(int *a, int n, int v) { for (int i = 0; i < n; i++) a[i] = v + i; }
@@ -412,6 +415,13 @@ def test_pointer_arguments(lib):
         strlen(None)
     with pytest.raises(TypeError):
         strlen(42)
+    assert strlen(b"x" * 5000) == 5000  # too big for the inline scratch space
+    sum_ = f_(lib, "sum_ints", [INTP, INT], INT)
+    assert sum_(list(range(3000)), 3000) == sum(range(3000))
+    # several temporaries in one call, some inline and some on the heap
+    lens3 = f_(lib, "lens3", [CHARP, CHARP, CHARP], P("size_t"))
+    assert lens3(b"abc", b"x" * 200, b"y" * 100) == 3 + 200_000 + 100_000_000
+    assert lens3(b"a" * 300, b"", b"b" * 7) == 300 + 7_000_000
     first = f_(lib, "first_byte", [ptr(UCHAR)], INT)
     assert first(b"\xff") == 255
     assert first(B.cast(ptr(UCHAR), 0)) == -1

@@ -161,6 +161,9 @@ struct Chunk([u8; 16]);
 
 const INLINE_CHUNKS: usize = 16;
 const INLINE_ARGS: usize = 16;
+/// Room for small temporaries (strings and arrays given to pointer
+/// arguments), so that they need no heap memory either.
+const SCRATCH_CHUNKS: usize = 16;
 
 /// Where each argument and the result of a call live in its [`Frame`]:
 /// byte offsets, each slot 16-aligned and rounded up to 16 bytes.
@@ -204,6 +207,13 @@ pub struct Frame<'l> {
     inline: [MaybeUninit<Chunk>; INLINE_CHUNKS],
     heap: Vec<Chunk>,
     temps: Vec<Allocation>,
+    scratch: [MaybeUninit<Chunk>; SCRATCH_CHUNKS],
+    /// Bytes of `scratch` in use (initialised).
+    scratch_used: usize,
+    /// Pointer arguments into `scratch`, as (argument, offset): the
+    /// addresses are written at the call, so the frame may move before.
+    fixups: [(usize, usize); INLINE_ARGS],
+    nfixups: usize,
 }
 
 impl<'l> Frame<'l> {
@@ -224,6 +234,10 @@ impl<'l> Frame<'l> {
             inline,
             heap,
             temps: Vec::new(),
+            scratch: [MaybeUninit::uninit(); SCRATCH_CHUNKS],
+            scratch_used: 0,
+            fixups: [(0, 0); INLINE_ARGS],
+            nfixups: 0,
         }
     }
 
@@ -322,29 +336,47 @@ impl<'l> Frame<'l> {
                 "internal error: temporary array size",
             ));
         }
-        let temp = Allocation::zeroed(bytes, 16, true).ok_or_else(|| {
+        let p = self.temp(i, bytes, true)?;
+        // SAFETY: the temporary holds `bytes` zeroed bytes, the size of
+        // `arr`, and the frame does not move during this method.
+        unsafe { convert::write(arr, p, v, None) }
+    }
+
+    /// `n` bytes of temporary memory for pointer argument `i` (which will
+    /// point to it), zeroed if `zero`: in the scratch area when there is
+    /// room, else on the heap.
+    fn temp(&mut self, i: usize, n: usize, zero: bool) -> PyResult<*mut u8> {
+        let rounded = n.max(1).div_ceil(16) * 16;
+        if self.nfixups < INLINE_ARGS && self.scratch_used + rounded <= SCRATCH_CHUNKS * 16 {
+            let off = self.scratch_used;
+            self.scratch_used += rounded;
+            self.fixups[self.nfixups] = (i, off);
+            self.nfixups += 1;
+            // SAFETY: off + rounded lies within the scratch array.
+            let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
+            if zero {
+                // SAFETY: as above.
+                unsafe { crate::memory::raw::fill(p, 0, rounded) };
+            }
+            return Ok(p);
+        }
+        let temp = Allocation::zeroed(n, 16, zero).ok_or_else(|| {
             pyo3::exceptions::PyMemoryError::new_err("cannot allocate a temporary array")
         })?;
         let p = temp.ptr();
         self.temps.push(temp);
         self.put_ptr(i, p as usize);
-        // SAFETY: the temporary holds `bytes` bytes, the size of `arr`.
-        unsafe { convert::write(arr, p, v, None) }
+        Ok(p)
     }
 
     /// Points argument `i` at a NUL-terminated temporary copy of `bytes`.
     pub fn put_temp_bytes(&mut self, i: usize, bytes: &[u8]) -> PyResult<()> {
-        let temp = Allocation::zeroed(bytes.len() + 1, 16, false).ok_or_else(|| {
-            pyo3::exceptions::PyMemoryError::new_err("cannot allocate a temporary string")
-        })?;
-        let p = temp.ptr();
+        let p = self.temp(i, bytes.len() + 1, false)?;
         // SAFETY: the temporary holds len + 1 bytes.
         unsafe {
             crate::memory::raw::copy(p, bytes.as_ptr(), bytes.len());
             crate::memory::raw::write_int(p.add(bytes.len()), 1, 0);
         }
-        self.temps.push(temp);
-        self.put_ptr(i, p as usize);
         Ok(())
     }
 
@@ -410,6 +442,12 @@ impl<'l> Frame<'l> {
     /// the promise the user made by declaring it (the contract of cffi).
     #[inline]
     pub fn call(&mut self, py: Python<'_>, cif: &Cif, fnptr: *const u8) {
+        for k in 0..self.nfixups {
+            let (i, off) = self.fixups[k];
+            // SAFETY: the offset was handed out within the scratch array.
+            let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
+            self.put_ptr(i, p as usize);
+        }
         let n = self.layout.args.len();
         let base = self.base();
         let mut inline_ptrs = [MaybeUninit::<*mut c_void>::uninit(); INLINE_ARGS];
