@@ -212,7 +212,8 @@ pub struct Frame<'l> {
     scratch_used: usize,
     /// Pointer arguments into `scratch`, as (argument, offset): the
     /// addresses are written at the call, so the frame may move before.
-    fixups: [(usize, usize); INLINE_ARGS],
+    fixups: [MaybeUninit<(usize, usize)>; INLINE_ARGS],
+    /// Entries of `fixups` in use (initialised).
     nfixups: usize,
 }
 
@@ -236,7 +237,7 @@ impl<'l> Frame<'l> {
             temps: Vec::new(),
             scratch: [MaybeUninit::uninit(); SCRATCH_CHUNKS],
             scratch_used: 0,
-            fixups: [(0, 0); INLINE_ARGS],
+            fixups: [MaybeUninit::uninit(); INLINE_ARGS],
             nfixups: 0,
         }
     }
@@ -350,7 +351,7 @@ impl<'l> Frame<'l> {
         if self.nfixups < INLINE_ARGS && self.scratch_used + rounded <= SCRATCH_CHUNKS * 16 {
             let off = self.scratch_used;
             self.scratch_used += rounded;
-            self.fixups[self.nfixups] = (i, off);
+            self.fixups[self.nfixups].write((i, off));
             self.nfixups += 1;
             // SAFETY: off + rounded lies within the scratch array.
             let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
@@ -443,7 +444,8 @@ impl<'l> Frame<'l> {
     #[inline]
     pub fn call(&mut self, py: Python<'_>, cif: &Cif, fnptr: *const u8) {
         for k in 0..self.nfixups {
-            let (i, off) = self.fixups[k];
+            // SAFETY: the first `nfixups` entries are initialised.
+            let (i, off) = unsafe { self.fixups[k].assume_init() };
             // SAFETY: the offset was handed out within the scratch array.
             let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
             self.put_ptr(i, p as usize);
