@@ -49,14 +49,29 @@ pub enum Owner {
     /// `ffi.from_buffer`: the memory of a Python buffer, held until
     /// release.
     Buffer(Box<BufferOwner>),
-    /// `ffi.gc(orig, destructor)`: calls the destructor on `orig` once.
+    /// `ffi.gc(orig, destructor)`: calls the destructor on `orig` once
+    /// (through a finalizer object, see [`GcOwner`]).
     Gc(Box<GcOwner>),
     /// `ffi.new_handle(obj)`: a `void *` whose value identifies `obj`.
     Handle { obj: Py<PyAny> },
+    /// `ffi.callback(...)`: a function pointer to the closure of a
+    /// [`CallbackOwner`].
+    Callback(Box<CallbackOwner>),
+}
+
+/// [`Owner::Callback`]: `closure` (the call layer's executable code)
+/// calls `callable` (and `onerror`).  The closure refers to those two
+/// without counting, so they must never be dropped before it: fields drop
+/// in order, closure first.
+pub struct CallbackOwner {
+    pub closure: Box<dyn std::any::Any + Send + Sync>,
+    pub callable: Py<PyAny>,
+    pub onerror: Option<Py<PyAny>>,
 }
 
 /// [`Owner::Custom`]: `inner` holds the cdata the custom allocator
-/// returned; `free` is called on it at release.
+/// returned; `free` is a finalizer object (see `python::finalizer`)
+/// calling the user's `free(inner)` once, at release or when collected.
 pub struct CustomOwner {
     pub inner: Mutex<Option<Py<PyAny>>>,
     pub free: Option<Py<PyAny>>,
@@ -70,7 +85,8 @@ pub struct BufferOwner {
     pub nbytes: usize,
 }
 
-/// [`Owner::Gc`].
+/// [`Owner::Gc`]: `destructor` is a finalizer object calling the user's
+/// destructor on `orig` once, at release or when collected.
 pub struct GcOwner {
     pub orig: Py<CData>,
     pub destructor: Mutex<Option<Py<PyAny>>>,
@@ -198,6 +214,20 @@ impl CData {
         }
     }
 
+    /// A cdata owning new memory (as [`CData::owned`]) holding a copy of
+    /// `bytes`.
+    pub fn owned_copy(
+        ty: TypeRef,
+        bytes: &[u8],
+        align: usize,
+    ) -> std::result::Result<Self, TypeRef> {
+        let cd = CData::owned(ty, bytes.len(), align, 0)?;
+        // SAFETY: the new memory holds bytes.len() bytes and cannot overlap
+        // the borrowed slice.
+        unsafe { raw::copy(cd.raw_ptr(), bytes.as_ptr(), bytes.len()) };
+        Ok(cd)
+    }
+
     /// `p[0]` of `p`, the `struct *` that `new` returned.
     pub fn struct_of_owner(ty: TypeRef, ptr: *mut u8, owner: Py<CData>) -> Self {
         let cd = CData::borrowed(ty, ptr, 0, Some(owner));
@@ -247,7 +277,10 @@ impl CData {
     #[inline]
     pub fn check_alive(&self) -> Result<()> {
         match &self.owner {
-            Owner::Value | Owner::Borrowed { base: None } | Owner::Handle { .. } => Ok(()),
+            Owner::Value
+            | Owner::Borrowed { base: None }
+            | Owner::Handle { .. }
+            | Owner::Callback(_) => Ok(()),
             Owner::Borrowed { base: Some(b) } => b.get().check_alive(),
             Owner::Owned { .. } | Owner::Custom(_) if self.was_released() => {
                 Err(released_error(&self.ty))
@@ -379,6 +412,7 @@ impl CData {
                 | Owner::Buffer(_)
                 | Owner::Gc(_)
                 | Owner::Handle { .. }
+                | Owner::Callback(_)
         )
     }
 
@@ -544,6 +578,12 @@ impl CData {
                     visit(d)?;
                 }
             }
+            Owner::Callback(c) => {
+                visit(&c.callable)?;
+                if let Some(o) = &c.onerror {
+                    visit(o)?;
+                }
+            }
             Owner::Borrowed { base: None } | Owner::Value | Owner::Owned { .. } => {}
         }
         if let Some(e) = self.extra.get()
@@ -607,9 +647,10 @@ impl CData {
             Owner::Owned { .. } => self.free_owned(),
             Owner::Custom(c) => {
                 let inner = c.inner.lock().ok().and_then(|mut i| i.take());
-                if let (Some(inner), Some(free)) = (inner, &c.free) {
-                    free.call1(py, (inner,))?;
+                if let Some(free) = &c.free {
+                    free.call_method0(py, "run")?;
                 }
+                drop(inner);
             }
             Owner::Buffer(b) => {
                 let v = b.view.lock().ok().and_then(|mut v| v.take());
@@ -618,10 +659,10 @@ impl CData {
             Owner::Gc(g) => {
                 let d = g.destructor.lock().ok().and_then(|mut d| d.take());
                 if let Some(d) = d {
-                    d.call1(py, (g.orig.clone_ref(py),))?;
+                    d.call_method0(py, "run")?;
                 }
             }
-            Owner::Borrowed { .. } | Owner::Value | Owner::Handle { .. } => {}
+            Owner::Borrowed { .. } | Owner::Value | Owner::Handle { .. } | Owner::Callback(_) => {}
         }
         Ok(())
     }
@@ -669,26 +710,10 @@ impl Drop for CData {
                     h.remove(&(self.raw_ptr() as usize));
                 }
             }
-            // Destructors and custom `free` functions are Python calls;
-            // held buffers are released by their own Drop.
-            Owner::Gc(g) if g.destructor.lock().is_ok_and(|d| d.is_some()) => {
-                self.call_free_now();
-            }
-            Owner::Custom(c) if c.free.is_some() && c.inner.lock().is_ok_and(|i| i.is_some()) => {
-                self.call_free_now();
-            }
+            // Destructors and custom `free` functions run from their
+            // finalizer objects (`python::finalizer`) when those are
+            // dropped with us; held buffers are released by their own Drop.
             _ => {}
         }
-    }
-}
-
-impl CData {
-    #[cold]
-    fn call_free_now(&self) {
-        Python::attach(|py| {
-            if let Err(e) = self.free_now(py) {
-                e.write_unraisable(py, None);
-            }
-        });
     }
 }
