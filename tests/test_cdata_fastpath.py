@@ -238,3 +238,79 @@ def test_cast_sources(ffi):
     ffi.release(a)
     with pytest.raises(ValueError, match="released"):
         ffi.cast("char *", a)
+
+
+def test_items_fast_and_general(ffi):
+    a = ffi.new("int[4]", [1, 2, 3, 4])
+    assert [a[i] for i in range(4)] == [1, 2, 3, 4]
+    a[3] = -5
+    assert a[3] == -5
+    with pytest.raises(IndexError, match="index too large"):
+        a[4]
+    with pytest.raises(IndexError, match="index too large"):
+        a[4] = 0
+    with pytest.raises(IndexError, match="negative index"):
+        a[-1]
+    with pytest.raises(OverflowError):
+        a[0] = 2**31
+    with pytest.raises(TypeError):
+        a[0] = 1.5
+    with pytest.raises(IndexError):
+        a[2**70]
+    assert a[True] == 2  # bool is an int: the general path
+    assert list(a[1:3]) == [2, 3]
+    a[0:2] = [7, 8]
+    assert a[0] == 7 and a[1] == 8
+    p = a + 2
+    assert p[-1] == 8 and p[0] == 3  # pointers take any index
+    p[-1] = 9
+    assert a[1] == 9
+    n = ffi.new("int *", 5)
+    assert n[0] == 5
+    with pytest.raises(IndexError, match="can only be indexed by 0"):
+        n[1]
+    d = ffi.new("double[2]")
+    d[1] = 2.5
+    d[0] = 3  # an int into a double: the general path
+    assert d[1] == 2.5 and d[0] == 3.0 and type(d[0]) is float
+    u = ffi.new("unsigned long long[1]")
+    u[0] = 2**64 - 1
+    assert u[0] == 2**64 - 1
+    with pytest.raises(OverflowError):
+        u[0] = -1
+    e = ffi.new("enum color[2]")
+    e[1] = 5
+    assert e[1] == 5
+    c = ffi.new("char[2]")
+    c[0] = b"z"
+    assert c[0] == b"z"
+    with pytest.raises(RuntimeError, match="null pointer"):
+        ffi.cast("int *", 0)[0]
+    ffi.release(a)
+    with pytest.raises(ValueError, match="released"):
+        a[0]
+    with pytest.raises(ValueError, match="released"):
+        p[0] = 1
+    with pytest.raises(TypeError):
+        del d[0]
+
+
+def test_pointer_fields(ffi):
+    p = ffi.new("struct all *")
+    assert p.p == ffi.NULL
+    x = ffi.new("int *", 42)
+    p.p = x
+    del x
+    gc.collect()
+    assert p.p[0] == 42  # kept alive by p, read through the fast path
+    q = p.p
+    assert ffi.typeof(q) is ffi.typeof("int *")
+    s = p[0]
+    assert s.p[0] == 42  # a view: the owner keeps it
+    p.p = ffi.NULL
+    assert p.p == ffi.NULL
+    img = ffi.new("Img[1]")
+    img[0].data = ffi.new("unsigned char[]", 10)
+    gc.collect()
+    img[0].data[9] = 200
+    assert img[0].data[9] == 200

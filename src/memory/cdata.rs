@@ -19,6 +19,7 @@
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -136,7 +137,31 @@ struct Extra {
     exports: AtomicUsize,
     /// Owning cdata stored into pointer slots of memory owned by this
     /// cdata, by slot address: kept alive while this cdata lives.
-    keep: Mutex<HashMap<usize, Py<PyAny>>>,
+    keep: Mutex<HashMap<usize, Py<PyAny>, BuildHasherDefault<AddrHasher>>>,
+}
+
+/// A hasher for addresses (the keys of keep-alive maps): one
+/// multiplication instead of SipHash.  The keys are not chosen by an
+/// adversary: they are addresses inside memory this process allocated.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 ^ self.0)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(26);
+    }
 }
 
 /// Bits of [`CData::flags`].
@@ -533,21 +558,25 @@ impl CData {
     /// the watch of the cyclic garbage collector.
     pub fn keep_at(slf: &Bound<'_, CData>, addr: usize, value: Option<Py<PyAny>>) {
         let me = slf.get();
-        match value {
+        // A replaced reference is dropped after the lock is released: its
+        // drop may run Python code.
+        let old = match value {
             Some(v) => {
-                if let Ok(mut keep) = me.extra().keep.lock() {
-                    keep.insert(addr, v);
-                }
+                let old = me
+                    .extra()
+                    .keep
+                    .lock()
+                    .ok()
+                    .and_then(|mut k| k.insert(addr, v));
                 gc_track(slf.as_any());
+                old
             }
-            None => {
-                if let Some(e) = me.extra.get()
-                    && let Ok(mut keep) = e.keep.lock()
-                {
-                    keep.remove(&addr);
-                }
-            }
-        }
+            None => me
+                .extra
+                .get()
+                .and_then(|e| e.keep.lock().ok().and_then(|mut k| k.remove(&addr))),
+        };
+        drop(old);
     }
 
     /// Calls `visit` on every Python object this cdata references (for the

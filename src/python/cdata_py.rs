@@ -739,6 +739,27 @@ impl CData {
     }
 }
 
+/// `cdata[key]` in general (`capi::item` has the fast path).
+pub fn getitem_slow<'py>(
+    slf: &Bound<'py, CData>,
+    key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    CData::__getitem__(slf, key)
+}
+
+/// `cdata[key] = value`, or `del cdata[key]` when `value` is `None`, in
+/// general (`capi::item` has the fast path).
+pub fn setitem_slow(
+    slf: &Bound<'_, CData>,
+    key: &Bound<'_, PyAny>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    match value {
+        Some(v) => CData::__setitem__(slf, key, v),
+        None => slf.get().__delitem__(key),
+    }
+}
+
 /// `getattr(cdata, name)` in general (`capi::attr` has the fast path):
 /// a field of the struct, else an attribute of the class, else cffi's
 /// error.  Builds the fast path's field table of the struct.

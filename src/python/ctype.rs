@@ -21,12 +21,21 @@ pub struct PyCType {
 
 /// A field as the fast path of `p.field` sees it: its name interned (so
 /// that the attribute names of Python code, interned too, match it by
-/// identity) and, for plain numbers, how to read and write it.
+/// identity) and how to access it.
 pub struct FastField {
     pub name: Py<PyString>,
     pub offset: usize,
-    /// `None`: not a plain number (the general path handles it).
-    pub scalar: Option<Scalar>,
+    pub access: FieldAccess,
+}
+
+/// How the fast path accesses a field.
+pub enum FieldAccess {
+    /// A plain number, read and written directly.
+    Scalar(Scalar),
+    /// A pointer (or function pointer) of this type: read as a new cdata.
+    Pointer(TypeRef),
+    /// Anything else: the general path.
+    Other,
 }
 
 impl PyCType {
@@ -70,10 +79,17 @@ pub fn build_fast_fields(py: Python<'_>, st: &TypeRef) -> PyResult<()> {
             (Kind::Enum(e), None) => e.base.primitive().and_then(Scalar::of),
             _ => None,
         };
+        let access = match (scalar, &f.ty.kind, f.bitsize) {
+            (Some(s), _, _) => FieldAccess::Scalar(s),
+            (None, Kind::Pointer(_) | Kind::Function(_), None) => {
+                FieldAccess::Pointer(f.ty.clone())
+            }
+            _ => FieldAccess::Other,
+        };
         table.push(FastField {
             name: PyString::intern(py, &f.name).unbind(),
             offset: f.offset,
-            scalar,
+            access,
         });
     }
     let _ = obj.get().fast_fields.set(table.into_boxed_slice());

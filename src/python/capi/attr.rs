@@ -21,11 +21,11 @@ use pyo3::impl_::trampoline::get_trampoline_function;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::memory::cdata::CData;
-use crate::memory::object::cdata_of;
-use crate::memory::raw::{self, ScalarValue};
-use crate::python::ctype::{FastField, fast_fields};
-use crate::types::Kind;
+use crate::memory::cdata::{CData, Owner};
+use crate::memory::object::{CDataClass, cdata_of};
+use crate::memory::raw::{self, Scalar, ScalarValue};
+use crate::python::ctype::{FastField, FieldAccess, fast_fields};
+use crate::types::{Kind, TypeRef};
 
 /// The field named by the object `name` (by identity), and the address
 /// of the struct it belongs to, if the fast path applies.
@@ -37,10 +37,46 @@ fn fast_field(cd: &CData, name: *mut ffi::PyObject) -> Option<(&FastField, *mut 
         _ => return None,
     };
     let f = fast_fields(st)?.iter().find(|f| f.name.as_ptr() == name)?;
-    f.scalar?;
+    if matches!(f.access, FieldAccess::Other) {
+        return None;
+    }
     // NULL and released memory: the general path gives the error.
     let addr = cd.ptr().ok().filter(|a| !a.is_null())?;
     Some((f, addr))
+}
+
+/// Reads a pointer field at `at` of the struct of `cd` as a new cdata of
+/// type `ty`, as `convert::read` does: a pointer that rcffi stored with a
+/// keep-alive reference keeps it alive again.  `None`: the general path
+/// (a struct inside a view of a view).
+///
+/// # Safety
+/// `at` must hold a pointer inside the live struct of `cd`; the GIL held.
+unsafe fn read_pointer_field(
+    py: Python<'_>,
+    cd: &CData,
+    ty: &TypeRef,
+    at: *mut u8,
+) -> Option<*mut ffi::PyObject> {
+    let owner = if cd.owns_memory() {
+        Some(cd)
+    } else {
+        match &cd.owner {
+            Owner::Borrowed { base: Some(b) } => Some(b.get()).filter(|b| b.owns_memory()),
+            Owner::Borrowed { base: None } => None,
+            _ => return None,
+        }
+    };
+    // A kept object is taken as a Bound (released by Py_DECREF, not by
+    // PyO3's deferred release, as this runs outside PyO3's GIL count).
+    let kept = match owner.and_then(|o| o.kept_at(py, at as usize)) {
+        Some(k) => Some(k.into_bound(py).cast_into::<CData>().ok()?.unbind()),
+        None => None,
+    };
+    // SAFETY: by the caller's guarantee.
+    let v = unsafe { raw::read_ptr(at) };
+    // SAFETY: a view (its base the kept owner); the GIL is held.
+    Some(unsafe { CData::borrowed(ty.clone(), v, 0, kept).into_object_raw(CDataClass::Base) })
 }
 
 /// `getattr(cdata, name)`.
@@ -54,21 +90,20 @@ pub unsafe extern "C" fn getattro(
 ) -> *mut ffi::PyObject {
     let fast = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: CPython calls this slot with a live object of a cdata
-        // class.
-        let cd = unsafe { cdata_of(obj) };
+        // class, with the GIL.
+        let (cd, py) = unsafe { (cdata_of(obj), Python::assume_attached()) };
         let (f, addr) = fast_field(cd, name)?;
         // SAFETY: the field lies inside the live struct at addr (the
         // struct is complete; NULL and release were checked).
-        let v = unsafe { raw::read_scalar(f.scalar?, addr.add(f.offset)) };
-        // SAFETY: plain C-API constructors; NULL with an exception set on
-        // failure, which is what this slot returns then.
-        Some(unsafe {
-            match v {
-                ScalarValue::Int(i) => ffi::PyLong_FromLongLong(i),
-                ScalarValue::UInt(u) => ffi::PyLong_FromUnsignedLongLong(u),
-                ScalarValue::Float(x) => ffi::PyFloat_FromDouble(x),
-            }
-        })
+        let at = unsafe { addr.add(f.offset) };
+        match &f.access {
+            // SAFETY: as above; NULL with an exception set on failure,
+            // which this slot returns then.
+            FieldAccess::Scalar(s) => Some(unsafe { read_scalar(*s, at) }),
+            // SAFETY: as above.
+            FieldAccess::Pointer(ty) => unsafe { read_pointer_field(py, cd, ty, at) },
+            FieldAccess::Other => None,
+        }
     }));
     match fast {
         Ok(Some(r)) => r,
@@ -99,28 +134,12 @@ pub unsafe extern "C" fn setattro(
         let Some((f, addr)) = fast_field(cd, name) else {
             return false;
         };
-        let Some(s) = f.scalar else {
+        let FieldAccess::Scalar(s) = f.access else {
             return false;
         };
         // SAFETY: value is a live object; the field lies inside the live
-        // struct at addr.  The C-API calls only read the number; on
-        // overflow the general path raises cffi's error.
-        unsafe {
-            let at = addr.add(f.offset);
-            if ffi::PyLong_CheckExact(value) != 0 && !s.is_float() {
-                let mut overflow: c_int = 0;
-                let v = ffi::PyLong_AsLongLongAndOverflow(value, &mut overflow);
-                if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
-                    ffi::PyErr_Clear();
-                    return false;
-                }
-                return raw::write_scalar_int(s, at, v);
-            }
-            if ffi::PyFloat_CheckExact(value) != 0 && s.is_float() {
-                return raw::write_scalar_float(s, at, ffi::PyFloat_AsDouble(value));
-            }
-        }
-        false
+        // struct at addr.
+        unsafe { write_scalar(s, addr.add(f.offset), value) }
     }));
     match fast {
         Ok(true) => 0,
@@ -131,6 +150,52 @@ pub unsafe extern "C" fn setattro(
         Err(_) => {
             panic_error();
             -1
+        }
+    }
+}
+
+/// Writes `value` into the scalar at `at` if it is an int (for integer
+/// kinds) or a float (for float kinds) that fits; false (nothing written,
+/// no exception) otherwise: the general path converts or raises cffi's
+/// error.
+///
+/// # Safety
+/// `at` must be valid for writing a value of kind `s`; `value` a live
+/// object; the GIL held.
+#[inline]
+pub(super) unsafe fn write_scalar(s: Scalar, at: *mut u8, value: *mut ffi::PyObject) -> bool {
+    // SAFETY: by the caller's guarantee; the C-API calls only read the
+    // number, an overflow error being cleared.
+    unsafe {
+        if ffi::PyLong_CheckExact(value) != 0 && !s.is_float() {
+            let mut overflow: c_int = 0;
+            let v = ffi::PyLong_AsLongLongAndOverflow(value, &mut overflow);
+            if overflow != 0 || (v == -1 && !ffi::PyErr_Occurred().is_null()) {
+                ffi::PyErr_Clear();
+                return false;
+            }
+            return raw::write_scalar_int(s, at, v);
+        }
+        if ffi::PyFloat_CheckExact(value) != 0 && s.is_float() {
+            return raw::write_scalar_float(s, at, ffi::PyFloat_AsDouble(value));
+        }
+    }
+    false
+}
+
+/// Reads the scalar at `at` as a Python number (NULL with an exception
+/// set if Python is out of memory).
+///
+/// # Safety
+/// `at` must hold a value of kind `s`; the GIL held.
+#[inline]
+pub(super) unsafe fn read_scalar(s: Scalar, at: *const u8) -> *mut ffi::PyObject {
+    // SAFETY: by the caller's guarantee.
+    unsafe {
+        match raw::read_scalar(s, at) {
+            ScalarValue::Int(i) => ffi::PyLong_FromLongLong(i),
+            ScalarValue::UInt(u) => ffi::PyLong_FromUnsignedLongLong(u),
+            ScalarValue::Float(x) => ffi::PyFloat_FromDouble(x),
         }
     }
 }

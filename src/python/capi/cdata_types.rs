@@ -1,7 +1,8 @@
 //! Making the cdata classes at import (see `memory::object`): heap
 //! subtypes of the `CData` pyclass made with `PyType_FromSpecWithBases`,
 //! with cffi's names.  `_CDataBase` installs the attribute slots of
-//! [`super::attr`] as plain C functions; the other classes inherit them.
+//! [`super::attr`] and the item slots of [`super::item`] as plain C
+//! functions; the other classes inherit them.
 //! Every class has `memory::object::dealloc` as `tp_dealloc`.
 
 use std::ffi::{CStr, c_int, c_uint, c_void};
@@ -55,6 +56,11 @@ fn make_classes(py: Python<'_>) -> PyResult<()> {
             &[
                 (ffi::Py_tp_getattro, super::attr::getattro as *mut c_void),
                 (ffi::Py_tp_setattro, super::attr::setattro as *mut c_void),
+                (ffi::Py_mp_subscript, super::item::subscript as *mut c_void),
+                (
+                    ffi::Py_mp_ass_subscript,
+                    super::item::ass_subscript as *mut c_void,
+                ),
                 dealloc,
             ]
         } else {

@@ -4,6 +4,7 @@
 pub mod attr;
 pub mod cdata_types;
 pub mod fastcall;
+pub mod item;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
