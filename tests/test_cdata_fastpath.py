@@ -314,3 +314,30 @@ def test_pointer_fields(ffi):
     gc.collect()
     img[0].data[9] = 200
     assert img[0].data[9] == 200
+
+
+def test_item_views(ffi):
+    p = ffi.new("Img *")
+    s = p[0]
+    assert type(s) is backend.__CDataOwn
+    assert repr(s) == "<cdata 'struct _Img' owning 16 bytes>"
+    arr = ffi.new("Img[3]")
+    arr[2].width = 7
+    v = arr[2]
+    assert type(v) is backend._CDataBase and v.width == 7
+    assert repr(v).startswith("<cdata 'struct _Img &'")
+    del arr
+    gc.collect()
+    assert v.width == 7  # the view keeps the array alive
+    m = ffi.new("int[2][3]")
+    m[1][2] = 5
+    row = m[1]
+    assert ffi.typeof(row) is ffi.typeof("int[3]") and row[2] == 5
+    q = ffi.new("int(*)[3]")
+    assert type(q[0]) is backend._CDataBase and len(q[0]) == 3
+    pp = ffi.new("int *[2]")
+    x = ffi.new("int *", 9)
+    pp[1] = x
+    del x
+    gc.collect()
+    assert pp[1][0] == 9 and pp[0] == ffi.NULL

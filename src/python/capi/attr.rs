@@ -45,14 +45,14 @@ fn fast_field(cd: &CData, name: *mut ffi::PyObject) -> Option<(&FastField, *mut 
     Some((f, addr))
 }
 
-/// Reads a pointer field at `at` of the struct of `cd` as a new cdata of
-/// type `ty`, as `convert::read` does: a pointer that rcffi stored with a
-/// keep-alive reference keeps it alive again.  `None`: the general path
-/// (a struct inside a view of a view).
+/// Reads the pointer at `at` in the memory of `cd` (a field or an item)
+/// as a new cdata of type `ty`, as `convert::read` does: a pointer that
+/// rcffi stored with a keep-alive reference keeps it alive again.
+/// `None`: the general path (memory of a view of a view).
 ///
 /// # Safety
 /// `at` must hold a pointer inside the live struct of `cd`; the GIL held.
-unsafe fn read_pointer_field(
+pub(super) unsafe fn read_pointer_field(
     py: Python<'_>,
     cd: &CData,
     ty: &TypeRef,

@@ -1,14 +1,15 @@
 //! The item slots of the cdata classes (`mp_subscript`,
 //! `mp_ass_subscript`) as plain C functions.
 //!
-//! `p[i]` and `p[i] = x` on pointers and arrays of plain numbers are the
-//! inner loop of much cffi code.  The fast path here handles an int index
-//! and an item that is a plain number (integer of 1 to 8 bytes, `float`,
-//! `double`, enums) with the same checks as the general path: bounds of
-//! arrays, index 0 only for the pointers `new` returned, NULL, released
-//! memory.  Everything else — slices, other item types, values that need a
-//! conversion or do not fit, every error — goes to the general path
-//! (`cdata_py::getitem_slow`, `setitem_slow`) through PyO3's trampoline.
+//! `p[i]` and `p[i] = x` on pointers and arrays are the inner loop of
+//! much cffi code.  The fast path here handles an int index with the same
+//! checks as the general path (bounds of arrays, index 0 only for the
+//! pointers `new` returned, NULL, released memory): reads of plain numbers
+//! (integers of 1 to 8 bytes, `float`, `double`, enums), pointers and
+//! struct or array views, writes of plain numbers.  Everything else —
+//! slices, other item types, values that need a conversion or do not fit,
+//! every error — goes to the general path (`cdata_py::getitem_slow`,
+//! `setitem_slow`) through PyO3's trampoline.
 
 use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -17,18 +18,31 @@ use pyo3::ffi;
 use pyo3::impl_::trampoline::get_trampoline_function;
 use pyo3::prelude::*;
 
-use super::attr::{read_scalar, write_scalar};
+use super::attr::{read_pointer_field, read_scalar, write_scalar};
 use crate::memory::cdata::CData;
-use crate::memory::object::cdata_of;
+use crate::memory::object::{CDataClass, cdata_of};
 use crate::memory::raw::Scalar;
-use crate::types::Kind;
+use crate::types::{Kind, TypeRef};
 
-/// The kind and address of item `key` of `cd`, if the fast path applies.
+/// How the fast path reads an item.
+enum ItemAccess<'a> {
+    /// A plain number.
+    Scalar(Scalar),
+    /// A pointer of this type (with `convert::read`'s keep-alive lookup).
+    Pointer(&'a TypeRef),
+    /// A struct or array of this type: a view keeping the memory's owner
+    /// alive; `true` for `p[0]` of the `struct *` that `new` returned,
+    /// which cffi shows as the owner (`__CDataOwn`).
+    View(&'a TypeRef, bool),
+}
+
+/// How to access item `key` of `cd` and its address, if the fast path
+/// applies.
 ///
 /// # Safety
 /// `key` must be a live object; the GIL held.
 #[inline]
-unsafe fn fast_item(cd: &CData, key: *mut ffi::PyObject) -> Option<(Scalar, *mut u8)> {
+unsafe fn fast_item(cd: &CData, key: *mut ffi::PyObject) -> Option<(ItemAccess<'_>, *mut u8)> {
     // SAFETY: key is a live object; an overflow error is cleared.
     let i = unsafe {
         if ffi::PyLong_CheckExact(key) == 0 {
@@ -42,17 +56,25 @@ unsafe fn fast_item(cd: &CData, key: *mut ffi::PyObject) -> Option<(Scalar, *mut
         }
         isize::try_from(i).ok()?
     };
-    let item = match &cd.ty.kind {
+    let (item, new_pointer) = match &cd.ty.kind {
         // `new` pointers only have item 0.
-        Kind::Pointer(item) if i == 0 || !cd.is_new_owner() => item,
-        Kind::Array { item, .. } if i >= 0 && (i as usize) < cd.array_len()? => item,
+        Kind::Pointer(item) if i == 0 || !cd.is_new_owner() => (item, cd.is_new_owner()),
+        Kind::Array { item, .. } if i >= 0 && (i as usize) < cd.array_len()? => (item, false),
         _ => return None,
     };
-    let s = Scalar::of(item.storage_primitive()?)?;
+    let access = match &item.kind {
+        Kind::Primitive(_) | Kind::Enum(_) => {
+            ItemAccess::Scalar(Scalar::of(item.storage_primitive()?)?)
+        }
+        Kind::Pointer(_) | Kind::Function(_) => ItemAccess::Pointer(item),
+        Kind::Struct(_) => ItemAccess::View(item, new_pointer),
+        Kind::Array { .. } => ItemAccess::View(item, false),
+        Kind::Void => return None,
+    };
     let size = item.size()?;
     // NULL and released memory: the general path gives the error.
     let base = cd.ptr().ok().filter(|p| !p.is_null())?;
-    Some((s, base.wrapping_offset(i.wrapping_mul(size as isize))))
+    Some((access, base.wrapping_offset(i.wrapping_mul(size as isize))))
 }
 
 /// `cdata[key]`.
@@ -65,12 +87,36 @@ pub unsafe extern "C" fn subscript(
     key: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let fast = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: CPython calls this slot with a live cdata object and key.
-        let (s, at) = unsafe { fast_item(cdata_of(obj), key)? };
-        // SAFETY: `at` is item `key`, checked as the general path does
-        // (bounds of arrays, NULL, release); a pointer's items are the
-        // caller's business, as in C and cffi.
-        Some(unsafe { read_scalar(s, at) })
+        // SAFETY: CPython calls this slot with a live cdata object and key,
+        // with the GIL.
+        let (cd, py) = unsafe { (cdata_of(obj), Python::assume_attached()) };
+        // SAFETY: as above.
+        let (access, at) = unsafe { fast_item(cd, key)? };
+        // `at` is item `key`, checked as the general path does (bounds of
+        // arrays, NULL, release); a pointer's items are the caller's
+        // business, as in C and cffi.
+        match access {
+            // SAFETY: see above.
+            ItemAccess::Scalar(s) => Some(unsafe { read_scalar(s, at) }),
+            // SAFETY: see above; the GIL is held.
+            ItemAccess::Pointer(ty) => unsafe { read_pointer_field(py, cd, ty, at) },
+            ItemAccess::View(ty, of_new) => {
+                // SAFETY: obj is a live cdata object.
+                let me = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+                let (cd, class) = if of_new {
+                    let owner = me.to_owned().unbind();
+                    (
+                        CData::struct_of_owner(ty.clone(), at, owner),
+                        CDataClass::Own,
+                    )
+                } else {
+                    let keeper = CData::keeper_cdata(&me);
+                    (CData::borrowed(ty.clone(), at, 0, keeper), CDataClass::Base)
+                };
+                // SAFETY: a view (its base a cdata); the GIL is held.
+                Some(unsafe { cd.into_object_raw(class) })
+            }
+        }
     }));
     match fast {
         Ok(Some(r)) => r,
@@ -96,7 +142,7 @@ pub unsafe extern "C" fn ass_subscript(
             return false;
         }
         // SAFETY: as in subscript.
-        let Some((s, at)) = (unsafe { fast_item(cdata_of(obj), key) }) else {
+        let Some((ItemAccess::Scalar(s), at)) = (unsafe { fast_item(cdata_of(obj), key) }) else {
             return false;
         };
         // SAFETY: as in subscript; value is a live object.
