@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/python
 # Rust unit tests link libpython (pyo3 without extension-module).
 export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest conformance wheel-check bench-parse clean
+.PHONY: build demo test dev-deps lint rust-test pytest conformance wheel-check bench-parse bench-memory leak-check clean
 
 build:
 	cargo build --release --features extension-module
@@ -43,6 +43,16 @@ test: lint rust-test pytest conformance wheel-check
 
 bench-parse: build
 	$(PYTHON) bench/parse_bench.py
+
+bench-memory: build
+	$(PYTHON) bench/memory_bench.py
+
+# The memory loop of tests/test_memory_rss.py under valgrind (the real
+# interpreter binary: pyenv's python3 is a shell script).
+PYBIN := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
+leak-check: build
+	PYTHONMALLOC=malloc valgrind --leak-check=full --num-callers=40 \
+		$(PYBIN) tests/test_memory_rss.py --cycles 2000
 
 clean:
 	cargo clean
