@@ -1,0 +1,1 @@
+"""Setuptools support (placeholder, completed below)."""
