@@ -206,9 +206,7 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
                 }[(neg, big)]
         elif kind == "struct":
             first, names, lengths = entry[2], entry[3], entry[4]
-            fields = {
-                n: (v[first + 2 + 2 * k], v[first + 3 + 2 * k]) for k, n in enumerate(names)
-            }
+            fields = {n: (v[first + 2 + 2 * k], v[first + 3 + 2 * k]) for k, n in enumerate(names)}
             c["structs"][name] = (v[first], v[first + 1], fields)
             for fname, k in lengths:
                 c["lengths"][f"field {name}.{fname}"] = v[k]

@@ -137,22 +137,31 @@ def _generate(ffi: Any, module_name: str, source: str, source_extension: str) ->
 
 
 def compile_module(
-    ffi: Any, tmpdir: str, verbose: Any, target: str | None, debug: Any
-) -> str:
-    """``ffi.compile()``."""
+    ffi: Any,
+    tmpdir: str,
+    verbose: Any,
+    target: str | None,
+    debug: Any,
+    libdir: str | None = None,
+    return_outputs: bool = False,
+) -> Any:
+    """``ffi.compile()``.  With ``libdir`` (setuptools), the library and the
+    ``.py`` go there and the generated C and the stamp stay in ``tmpdir``;
+    ``return_outputs`` returns the list of files made for the wheel."""
     if not hasattr(ffi, "_assigned_source"):
         raise ValueError("set_source() must be called before compile()")
     module_name, source, source_extension, kwds = ffi._assigned_source
     moddir, leaf = _locations(tmpdir, module_name, source_extension)
-    py_path = os.path.join(moddir, leaf + ".py")
+    libmoddir, _ = _locations(libdir or tmpdir, module_name, source_extension)
+    py_path = os.path.join(libmoddir, leaf + ".py")
     if source is None:
         text = abi_module_text(module_name, _ops_for_module(ffi))
         _write_if_changed(py_path, text, module_name)
-        return py_path
+        return [py_path] if return_outputs else py_path
     ops = _ops_for_module(ffi)
     gen = _generate(ffi, module_name, source, source_extension)
-    output = os.path.join(moddir, _target_name(target, leaf))
-    stamp = os.path.splitext(output)[0]
+    output = os.path.join(libmoddir, _target_name(target, leaf))
+    stamp = os.path.join(moddir, os.path.basename(os.path.splitext(output)[0]))
     if stamp.endswith(".rcffi"):
         stamp = stamp[: -len(".rcffi")]
     req = BuildRequest(
@@ -169,12 +178,14 @@ def compile_module(
     built, _rebuilt = build(req)
     spec = {
         "build_id": gen.build_id,
-        "library": os.path.relpath(built, os.path.abspath(moddir)),
+        "library": os.path.relpath(built, os.path.abspath(libmoddir)),
         "count": gen.count,
         "ops": ops,
         "manifest": gen.manifest,
     }
     _write_if_changed(py_path, python_module_text(module_name, spec), module_name)
+    if return_outputs:
+        return [os.path.abspath(built), os.path.abspath(py_path)]
     return os.path.abspath(built)
 
 

@@ -475,7 +475,10 @@ def _run(
     return result
 
 
-_DIAG = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<sev>fatal error|error|warning):\s*(?P<msg>.*)$")
+_DIAG = re.compile(
+    r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*"
+    r"(?P<sev>fatal error|error|warning):\s*(?P<msg>.*)$"
+)
 
 
 def _diagnostics(output: str, req: BuildRequest) -> list[tuple[int, str, str]]:
@@ -493,6 +496,15 @@ def _diagnostics(output: str, req: BuildRequest) -> list[tuple[int, str, str]]:
     return found
 
 
+def _clean_message(msg: str) -> str:
+    """A compiler message about an rcffi check, without the compiler's
+    quoting of static assertion texts."""
+    m = re.match(r'static assertion failed: "(.*)"$', msg)
+    if m:
+        msg = m.group(1).replace("\\'", "'").replace('\\"', '"')
+    return msg.replace("rcffi: ", "")
+
+
 def _build_error(
     result: subprocess.CompletedProcess[str], req: BuildRequest, what: str, generated: bool
 ) -> VerificationError:
@@ -507,7 +519,9 @@ def _build_error(
             region = gen.region_at(line)
             if region is None:
                 continue
-            text = msg.replace("rcffi: ", "")
+            text = _clean_message(msg)
+            if text.startswith(region.what + ": "):
+                text = text[len(region.what) + 2 :]
             entry = f"  {region.what} ({region.origin}): {text}"
             if entry not in seen:
                 seen.add(entry)
@@ -532,25 +546,41 @@ def _build_error(
 
 
 def _report_glue_warnings(stderr: str, req: BuildRequest) -> None:
+    """Turns the compiler's warnings about rcffi's checks into Python
+    warnings naming the declaration (one per declaration)."""
     gen = req.generated
-    seen = set()
+    per_region: dict[tuple[str, str], list[str]] = {}
     for line, sev, msg in _diagnostics(stderr, req):
         if sev != "warning":
             continue
         region = gen.region_at(line)
         if region is None:
             continue
-        text = f"{region.what} ({region.origin}): {msg}"
-        if text in seen:
-            continue
-        seen.add(text)
+        msgs = per_region.setdefault((region.what, region.origin), [])
+        if msg not in msgs:
+            msgs.append(msg)
+    for (what, origin), msgs in per_region.items():
         warnings.warn(
             VerificationWarning(
-                f"module '{req.module_name}': the C compiler warns about {text} "
-                f"(generated file: {os.path.abspath(req.c_path)})"
+                f"module '{req.module_name}': the C compiler warns about {what} ({origin}): "
+                + "; ".join(msgs)
+                + f" (generated file: {os.path.abspath(req.c_path)})"
             ),
-            stacklevel=5,
+            stacklevel=_user_stacklevel(),
         )
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside the rcffi package."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None:
+        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) != here:
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
 
 
 # -- files ---------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class _Writer:
         #: declaration it measures (for error messages).
         self.fill: list[tuple[str, dict[str, Any] | None]] = []
         self.count = 0
+        self.static_assert = "_Static_assert"
 
     @property
     def line(self) -> int:
@@ -192,41 +193,46 @@ _PRAGMAS_QUIET = """\
 #endif
 """
 
-#: Inside the checks: value-changing conversions and integer/pointer mixes
-#: are errors; pointers to different types only warn (they are passed
-#: unchanged, as cffi's API mode does).
-_PRAGMAS_STRICT = """\
+#: Around the function wrappers and the type checks.  Errors: an integer
+#: where the C code has a pointer (or the reverse), a function the C code
+#: does not declare.  Warnings: conversions between arithmetic types of
+#: the same kind (``int`` for ``uid_t``, ``float`` for ``double``) and
+#: pointers to other types, which the wrappers convert or pass unchanged
+#: as cffi's API mode does.  Kind and size mismatches are caught by static
+#: assertions instead.
+_PRAGMAS_CHECKS = """\
 #if defined(__clang__)
 #  pragma clang diagnostic push
 #  pragma clang diagnostic error "-Wint-conversion"
 #  pragma clang diagnostic error "-Wimplicit-function-declaration"
-#  pragma clang diagnostic error "-Wshorten-64-to-32"
-#  pragma clang diagnostic error "-Wconversion"
-#  pragma clang diagnostic error "-Wdouble-promotion"
+#  pragma clang diagnostic warning "-Wconversion"
+#  pragma clang diagnostic ignored "-Wsign-conversion"
+#  pragma clang diagnostic warning "-Wdouble-promotion"
 #  pragma clang diagnostic warning "-Wincompatible-pointer-types"
-#  pragma clang diagnostic error "-Wpointer-sign"
+#  pragma clang diagnostic warning "-Wpointer-sign"
 #elif defined(__GNUC__)
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic error "-Wint-conversion"
 #  pragma GCC diagnostic error "-Wimplicit-function-declaration"
-#  pragma GCC diagnostic error "-Wconversion"
-#  pragma GCC diagnostic error "-Wdouble-promotion"
+#  pragma GCC diagnostic warning "-Wconversion"
+#  pragma GCC diagnostic ignored "-Wsign-conversion"
+#  pragma GCC diagnostic warning "-Wdouble-promotion"
 #  pragma GCC diagnostic warning "-Wincompatible-pointer-types"
-#  pragma GCC diagnostic error "-Wpointer-sign"
+#  pragma GCC diagnostic warning "-Wpointer-sign"
 #endif
 """
 
-_PRAGMAS_FIELDS = """\
+#: Around checks whose failure is always an error (a struct field or
+#: global of another struct type).
+_PRAGMAS_EXACT = """\
 #if defined(__clang__)
 #  pragma clang diagnostic push
 #  pragma clang diagnostic error "-Wint-conversion"
 #  pragma clang diagnostic error "-Wincompatible-pointer-types"
-#  pragma clang diagnostic error "-Wpointer-sign"
 #elif defined(__GNUC__)
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic error "-Wint-conversion"
 #  pragma GCC diagnostic error "-Wincompatible-pointer-types"
-#  pragma GCC diagnostic error "-Wpointer-sign"
 #endif
 """
 
@@ -262,13 +268,9 @@ def generate(
     if not cplusplus:
         out.w(_PROLOGUE_C_ONLY.rstrip("\n"))
     out.w(_PRAGMAS_QUIET.rstrip("\n"))
+    out.static_assert = "static_assert" if cplusplus else "_Static_assert"
     if cplusplus:
-        out.w(
-            '#define _Bool bool\nextern "C" {',
-            "#define _RCFFI_ASSERT(c, m) static_assert(c, m)",
-        )
-    else:
-        out.w("#define _RCFFI_ASSERT(c, m) _Static_assert(c, m)")
+        out.w('#define _Bool bool\nextern "C" {')
     out.w(
         "#define _RCFFI_U64(x) ((unsigned long long)(x))",
         "#define _RCFFI_ADDR(x) ((unsigned long long)(uintptr_t)(x))",
@@ -341,7 +343,7 @@ def generate(
 
 
 def _assert(out: _Writer, cond: str, message: str) -> None:
-    out.w(f"_RCFFI_ASSERT({cond}, {_c_string('rcffi: ' + message)});")
+    out.w(f"{out.static_assert}({cond}, {_c_string('rcffi: ' + message)});")
 
 
 # -- structs and unions -------------------------------------------------------
@@ -385,32 +387,16 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
                 f"sizeof((({spell} *)0)->{fname}) == {fsize}",
                 f"{key}: field '{fname}' has {fsize} bytes in the cdef, another size in C; {fix}",
             )
-    checks = []
+    exact: list[str] = []
+    loose: list[str] = []
     for f in fields:
-        ty = f["type"]
-        if ty is None:
-            continue
-        fspell, fptr, cls = ty
-        access = f"&s->{f['name']}"
-        if f["dots_length"]:
-            access = f"&s->{f['name']}[0]"
-        if cls == "pointer":
-            checks.append(f"    {{ const volatile void *p = s->{f['name']}; (void)p; }}")
-        elif cls in ("int", "float", "struct", "array"):
-            checks.append(f"    {{ {_decl(fptr, 'p')} = {access}; (void)p; }}")
-        elif cls == "enum":
-            fname = f["name"]
-            target = f"s->{fname}[0]" if f["dots_length"] else f"s->{fname}"
-            message = _c_string(f"rcffi: {key}: field '{fname}' has another size in C")
-            checks.append(
-                f"    _RCFFI_ASSERT(sizeof({target}) == sizeof({_abstract(fspell)}), {message});"
+        if f["type"] is not None:
+            e, w = _value_checks(
+                out, f"s->{f['name']}", f["type"], f["dots_length"], f"{key}: field '{f['name']}'"
             )
-    if checks:
-        out.w(_PRAGMAS_FIELDS.rstrip("\n"))
-        out.w(f"static void _rcffi_check_{n}({spell} *s) {{")
-        out.w(*checks)
-        out.w("}")
-        out.w(_PRAGMAS_POP.rstrip("\n"))
+            exact += e
+            loose += w
+    _check_function(out, f"_rcffi_check_{n}", f"{spell} *s", exact, loose)
     out.region(item, start)
     if measured:
         first = out.values(2 + 2 * len(fields))
@@ -435,6 +421,58 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
         out.manifest.append(("struct", key, first, tuple(names), tuple(lengths)))
 
 
+def _is_float(expr: str) -> str:
+    """A C11 constant expression: 1 if ``expr`` has a floating-point type."""
+    return f"_Generic(({expr}), float: 1, double: 1, long double: 1, default: 0)"
+
+
+def _value_checks(
+    out: _Writer, lvalue: str, ty: tuple[str, str, str], dots: bool, what: str
+) -> tuple[list[str], list[str]]:
+    """C statements checking that ``lvalue`` has the declared type ``ty``:
+    (statements whose failure is an error, statements that may warn)."""
+    spell, ptr, cls = ty
+    decl = _abstract(spell)
+    target = f"{lvalue}[0]" if dots else lvalue
+    sa = out.static_assert
+    exact: list[str] = []
+    loose: list[str] = []
+    if cls in ("int", "float", "enum", "pointer") or (cls == "array" and "[]" not in decl):
+        message = _c_string(f"rcffi: {what}: its size in C is not the size of '{decl}'")
+        exact.append(f"{sa}(sizeof({target}) == sizeof({decl}), {message});")
+    if cls in ("int", "float") and sa == "_Static_assert":
+        want = 1 if cls == "float" else 0
+        kind = "a floating-point type" if cls == "float" else "an integer type"
+        message = _c_string(f"rcffi: {what}: the cdef gives it {kind}, the C code does not")
+        exact.append(f"{sa}({_is_float(target)} == {want}, {message});")
+    if cls == "pointer":
+        exact.append(f"{{ const volatile void *p = {target}; (void)p; }}")
+    elif cls == "struct":
+        exact.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
+    elif cls in ("int", "float", "array") and sa == "_Static_assert":
+        loose.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
+    return exact, loose
+
+
+def _check_function(
+    out: _Writer, name: str, params: str, exact: list[str], loose: list[str]
+) -> None:
+    """Writes the checks in two functions: one where any diagnostic is an
+    error, one where type differences of the same kind only warn."""
+    if exact:
+        out.w(_PRAGMAS_EXACT.rstrip("\n"))
+        out.w(f"static void {name}({params}) {{")
+        out.w(*(f"    {c}" for c in exact))
+        out.w("}")
+        out.w(_PRAGMAS_POP.rstrip("\n"))
+    if loose:
+        out.w(_PRAGMAS_CHECKS.rstrip("\n"))
+        out.w(f"static void {name}_w({params}) {{")
+        out.w(*(f"    {c}" for c in loose))
+        out.w("}")
+        out.w(_PRAGMAS_POP.rstrip("\n"))
+
+
 # -- functions ------------------------------------------------------------------
 
 
@@ -454,11 +492,22 @@ def _gen_function(out: _Writer, item: dict[str, Any], cplusplus: bool) -> None:
         out.manifest.append(("function", name, i, True))
         return
     out.w(f"/* function {name} ({item['origin']}) */")
-    out.w(_PRAGMAS_STRICT.rstrip("\n"))
+    out.w(_PRAGMAS_CHECKS.rstrip("\n"))
     args = ", ".join(f"x{i}" for i in range(len(params)))
     plist = ", ".join(_decl(p[0], f"x{i}") for i, p in enumerate(params)) or "void"
-    ret = "" if rcls == "void" else "return "
-    out.w(f"static {_decl(rspell, f'_rcffi_d_{name}({plist})')} {{ {ret}{name}({args}); }}")
+    out.w(f"static {_decl(rspell, f'_rcffi_d_{name}({plist})')} {{")
+    if rcls in ("int", "float") and not cplusplus:
+        want = 1 if rcls == "float" else 0
+        kind = "a floating-point type" if rcls == "float" else "an integer type"
+        message = _c_string(
+            f"rcffi: function '{name}': the cdef says it returns {kind}, the C code does not"
+        )
+        out.w(f"    _Static_assert({_is_float(f'{name}({args})')} == {want}, {message});")
+    if rcls == "void":
+        out.w(f"    {name}({args});")
+    else:
+        out.w(f"    return {name}({args});")
+    out.w("}")
     out.w(_PRAGMAS_POP.rstrip("\n"))
     out.region(item, start)
     cargs = ", ".join(f"*({_abstract(p[1])})a[{i}]" for i, p in enumerate(params))
@@ -486,7 +535,7 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
     args = ", ".join(f"x{i}" for i in range(len(params)))
     slot = f"_rcffi_ep_{name}"
     storage = "" if item["plus_c"] else "static "
-    out.w(f"/* extern \"Python\" {name} ({item['origin']}) */")
+    out.w(f'/* extern "Python" {name} ({item["origin"]}) */')
     out.w(f"static {_decl(rspell, f'(*{slot})({types})')};")
     out.w(f"{storage}{_decl(rspell, f'{name}({plist})')} {{")
     if rcls == "void":
@@ -510,19 +559,12 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
 def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
     name = item["name"]
     start = out.line
-    spell, ptr, cls = item["type"]
     if not item["problem"]:
         out.w(f"/* global {name} ({item['origin']}) */")
-        out.w(_PRAGMAS_FIELDS.rstrip("\n"))
-        if item["dots_length"]:
-            out.w(f"static void _rcffi_check_{n}(void) {{ {_decl(ptr, 'p')} = &{name}[0]; (void)p; }}")
-        elif cls == "pointer":
-            out.w(
-                f"static void _rcffi_check_{n}(void) {{ const volatile void *p = {name}; (void)p; }}"
-            )
-        elif cls in ("int", "float", "struct", "array"):
-            out.w(f"static void _rcffi_check_{n}(void) {{ {_decl(ptr, 'p')} = &{name}; (void)p; }}")
-        out.w(_PRAGMAS_POP.rstrip("\n"))
+        exact, loose = _value_checks(
+            out, name, item["type"], item["dots_length"], f"global variable '{name}'"
+        )
+        _check_function(out, f"_rcffi_check_{n}", "void", exact, loose)
         out.region(item, start)
     i = out.values(3)
     out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&{name});", item)
@@ -543,7 +585,6 @@ def _int_value(out: _Writer, expr: str, item: dict[str, Any]) -> int:
 
 def _gen_constant(out: _Writer, item: dict[str, Any]) -> None:
     name = item["name"]
-    start = out.line
     cls = item["type"][2] if item["type"] else "int"
     if item["problem"] or cls not in ("int", "enum", "float", "pointer"):
         why = item["problem"] or "only integer, float and pointer constants are supported"
@@ -635,11 +676,9 @@ def _gen_dots_typedef(out: _Writer, item: dict[str, Any]) -> None:
 def _gen_dots_array_typedef(out: _Writer, item: dict[str, Any], n: int) -> None:
     name = item["name"]
     start = out.line
-    _spell, ptr, _cls = item["item"]
     out.w(f"/* typedef {name}[...] ({item['origin']}) */")
-    out.w(_PRAGMAS_FIELDS.rstrip("\n"))
-    out.w(f"static void _rcffi_check_{n}({name} *x) {{ {_decl(ptr, 'p')} = &(*x)[0]; (void)p; }}")
-    out.w(_PRAGMAS_POP.rstrip("\n"))
+    exact, loose = _value_checks(out, "(*x)", item["item"], True, f"typedef '{name}'")
+    _check_function(out, f"_rcffi_check_{n}", f"{name} *x", exact, loose)
     out.region(item, start)
     i = out.values(1)
     out.f(f"    _rcffi_v[{i}] = sizeof({name}) / sizeof((*({name} *)0)[0]);", item)
