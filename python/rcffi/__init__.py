@@ -19,6 +19,7 @@ _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
 from . import api  # noqa: E402
 from .api import FFI  # noqa: E402
+from .build import VerificationWarning  # noqa: E402
 
 __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
@@ -52,6 +53,7 @@ __all__ = [
     "PkgConfigError",
     "VerificationError",
     "VerificationMissing",
+    "VerificationWarning",
     "__version__",
     "install_as_cffi",
 ]

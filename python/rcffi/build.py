@@ -325,10 +325,26 @@ def _inputs(req: BuildRequest, compilers: dict[str, Compiler]) -> dict[str, Any]
     }
 
 
-def _rcffi_version() -> str:
-    from . import __version__
+_TOOL_ID: str | None = None
 
-    return __version__
+
+def _rcffi_version() -> str:
+    """rcffi's version, and a hash of the code that generates and builds
+    modules (so that a development copy of rcffi rebuilds when it changes)."""
+    global _TOOL_ID
+    if _TOOL_ID is None:
+        from . import __version__
+
+        h = hashlib.sha256(__version__.encode())
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in ("recompiler.py", "build.py", "_builder.py"):
+            h.update(
+                _hash_file(os.path.join(here, name)).encode()
+                if os.path.exists(os.path.join(here, name))
+                else b"-"
+            )
+        _TOOL_ID = f"{__version__}+{h.hexdigest()[:16]}"
+    return _TOOL_ID
 
 
 def _key(inputs: dict[str, Any], deps: dict[str, str | None]) -> str:
