@@ -21,6 +21,12 @@ from . import api  # noqa: E402
 from .api import FFI  # noqa: E402
 from .build import VerificationWarning  # noqa: E402
 
+# The classes of the backend, for annotations (``rcffi.CData`` ...).
+CType = _cffi_backend.CType
+CField = _cffi_backend.CField
+CData = _cffi_backend._CDataBase
+buffer = _cffi_backend.buffer
+
 __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
 

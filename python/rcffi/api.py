@@ -108,9 +108,8 @@ class FFI(_backend.FFI):
 
     # -- memory -----------------------------------------------------------
 
-    def buffer(self, cdata: Any, size: int = -1) -> Any:
-        """A buffer object over the memory of ``cdata``."""
-        return _backend.buffer(cdata, size)
+    #: ``ffi.buffer(cdata, size=-1)``: the buffer type itself, as in cffi.
+    buffer = _backend.buffer
 
     def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
         """The address of a struct/array cdata, of a field or item in it,

@@ -5,11 +5,22 @@
 //! the address of item 0; for structs and unions the address of the
 //! struct; for primitives and enums the address of the value (held inline
 //! for values made by `cast`).
+//!
+//! Memory safety rules of rcffi (beyond cffi):
+//!
+//! * memory that rcffi frees (`new`, custom allocators) cannot be used
+//!   after `release()`: every access goes through [`CData::ptr`], which
+//!   fails once the memory is gone;
+//! * a `from_buffer()` cdata stays usable after `release()` only while
+//!   the Python object still exposes the very same memory (checked at
+//!   each access);
+//! * memory exported by a `buffer` object (e.g. to a `memoryview`) is
+//!   only freed once the last export ends, even if released earlier.
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -21,22 +32,30 @@ use crate::types::{Kind, TypeRef};
 /// Who owns the memory a cdata refers to.
 pub enum Owner {
     /// Memory owned elsewhere: by C, or by `base` (a view such as `p[0]`,
-    /// `p.field`, `p + 1`), which is kept alive by this cdata.
+    /// `p.field`, `p + 1`), which is kept alive by this cdata.  `base` is
+    /// the cdata that owns the memory (or the base of a view on it), so
+    /// chains of views stay short.
     Borrowed { base: Option<Py<CData>> },
     /// A primitive value held in the cdata itself.
     Value,
-    /// `ffi.new` memory, freed with the cdata or by `ffi.release`.
-    Owned(Mutex<Option<Allocation>>),
+    /// `ffi.new` memory, freed with the cdata or by `ffi.release`.  `size`
+    /// is the size asked for (the allocation may be a little larger).
+    Owned {
+        alloc: Mutex<Option<Allocation>>,
+        size: usize,
+    },
     /// `ffi.new_allocator(...)` memory: `inner` holds the cdata the custom
     /// allocator returned; `free` is called on it at release.
     Custom {
         inner: Mutex<Option<Py<PyAny>>>,
         free: Option<Py<PyAny>>,
     },
-    /// `ffi.from_buffer`: the memory of a Python buffer, held until release.
+    /// `ffi.from_buffer`: the memory of a Python buffer, held until
+    /// release.  `nbytes` is the length of the buffer.
     Buffer {
         view: Mutex<Option<PyBufferHold>>,
         obj: Py<PyAny>,
+        nbytes: usize,
     },
     /// `ffi.gc(orig, destructor)`: calls the destructor on `orig` once.
     Gc {
@@ -80,6 +99,12 @@ pub struct CData {
     pub owner: Owner,
     inline: Inline,
     released: AtomicBool,
+    /// `p[0]` of the `struct *` that `new` returned (`base` is `p`): cffi
+    /// treats it as the owner of the memory (repr, `sizeof`, open arrays).
+    struct_of_owner: bool,
+    /// Buffer exports (`memoryview(ffi.buffer(...))`) of this memory in
+    /// progress: freeing is deferred until they have all ended.
+    exports: AtomicUsize,
     /// Owning cdata stored into pointer slots of memory owned by this
     /// cdata, by slot address: kept alive while this cdata lives.
     keep: Mutex<Option<HashMap<usize, Py<PyAny>>>>,
@@ -102,6 +127,13 @@ pub struct CDataFromBuf;
 #[pyclass(name = "__CDataGCP", module = "_cffi_backend", extends = CData, frozen)]
 pub struct CDataGCP;
 
+fn released_error(ty: &TypeRef) -> Error {
+    Error::value(format!(
+        "cdata '{}' was released (ffi.release() or 'with' block): it cannot be used any more",
+        ty.cname()
+    ))
+}
+
 impl CData {
     pub fn new(ty: TypeRef, ptr: *mut u8, len: usize, owner: Owner) -> Self {
         CData {
@@ -111,20 +143,31 @@ impl CData {
             owner,
             inline: Inline::new([0; 16]),
             released: AtomicBool::new(false),
+            struct_of_owner: false,
+            exports: AtomicUsize::new(0),
             keep: Mutex::new(None),
         }
     }
 
     /// A primitive value cdata whose bytes are `bytes`.
     pub fn value(ty: TypeRef, bytes: [u8; 16]) -> Self {
-        CData {
-            ty,
-            ptr: AtomicPtr::new(std::ptr::null_mut()),
-            len: 0,
-            owner: Owner::Value,
-            inline: Inline::new(bytes),
-            released: AtomicBool::new(false),
-            keep: Mutex::new(None),
+        let mut cd = CData::new(ty, std::ptr::null_mut(), 0, Owner::Value);
+        cd.inline = Inline::new(bytes);
+        cd
+    }
+
+    /// `p[0]` of `p`, the `struct *` that `new` returned.
+    pub fn struct_of_owner(ty: TypeRef, ptr: *mut u8, owner: Py<CData>) -> Self {
+        let mut cd = CData::new(ty, ptr, 0, Owner::Borrowed { base: Some(owner) });
+        cd.struct_of_owner = true;
+        cd
+    }
+
+    /// The `struct *` from `new` this struct cdata is `[0]` of, if any.
+    pub fn owning_pointer(&self) -> Option<&CData> {
+        match &self.owner {
+            Owner::Borrowed { base: Some(b) } if self.struct_of_owner => Some(b.get()),
+            _ => None,
         }
     }
 
@@ -142,25 +185,48 @@ impl CData {
         }
     }
 
+    /// Whether `release()` (or the end of a `with` block) was called on
+    /// this very cdata.
+    pub fn was_released(&self) -> bool {
+        self.released.load(Ordering::Relaxed)
+    }
+
+    /// Whether the memory of this cdata can no longer be used.
     pub fn is_released(&self) -> bool {
-        if self.released.load(Ordering::Relaxed) {
-            return true;
-        }
+        self.check_alive().is_err()
+    }
+
+    /// Fails if the memory this cdata refers to was freed.
+    fn check_alive(&self) -> Result<()> {
         match &self.owner {
-            Owner::Borrowed { base: Some(b) } => b.get().is_released(),
-            Owner::Gc { orig, .. } => orig.get().is_released(),
-            _ => false,
+            Owner::Owned { .. } | Owner::Custom { .. } if self.was_released() => {
+                Err(released_error(&self.ty))
+            }
+            Owner::Buffer { obj, nbytes, .. } if self.was_released() => {
+                // The buffer was given back: the memory is still the
+                // object's only if the object still exposes it.
+                let same = Python::attach(|py| {
+                    pyo3::buffer::PyUntypedBuffer::get(obj.bind(py)).is_ok_and(|b| {
+                        b.buf_ptr() as *mut u8 == self.raw_ptr() && b.len_bytes() >= *nbytes
+                    })
+                });
+                if same {
+                    Ok(())
+                } else {
+                    Err(released_error(&self.ty))
+                }
+            }
+            // `ffi.gc` memory is the original's: the destructor is the
+            // user's business, as with any pointer.
+            Owner::Gc { orig, .. } => orig.get().check_alive(),
+            Owner::Borrowed { base: Some(b) } => b.get().check_alive(),
+            _ => Ok(()),
         }
     }
 
     /// The address, failing if the memory was released.
     pub fn ptr(&self) -> Result<*mut u8> {
-        if self.is_released() {
-            return Err(Error::value(format!(
-                "cdata '{}' was released (ffi.release() or 'with' block): it cannot be used any more",
-                self.ty.cname()
-            )));
-        }
+        self.check_alive()?;
         Ok(self.raw_ptr())
     }
 
@@ -173,21 +239,79 @@ impl CData {
         }
     }
 
-    /// Bytes of memory this cdata covers (for `sizeof(cdata)` and
-    /// buffers).
-    pub fn data_size(&self) -> Option<usize> {
+    /// Memory from `ffi.new` (cffi's `CDataOwn_Check`).
+    pub fn is_new_owner(&self) -> bool {
+        matches!(self.owner, Owner::Owned { .. } | Owner::Custom { .. })
+    }
+
+    /// The size asked for when this memory was allocated by `new`.
+    fn owned_size(&self) -> Option<usize> {
+        match &self.owner {
+            Owner::Owned { size, .. } => Some(*size),
+            _ => None,
+        }
+    }
+
+    /// For a struct with an open array made by `new`, or the `struct *`
+    /// `new` returned, or `p[0]` of it: the size really allocated (cffi's
+    /// `_cdata_var_byte_size`).
+    pub fn var_byte_size(&self) -> Option<usize> {
+        let st = match &self.ty.kind {
+            Kind::Struct(_) => &self.ty,
+            Kind::Pointer(i) if i.is_struct() => i,
+            _ => return None,
+        };
+        if !st
+            .struct_info()
+            .and_then(|s| s.layout())
+            .is_some_and(|l| l.has_var_array)
+        {
+            return None;
+        }
+        if let Some(n) = self.owned_size() {
+            return Some(n);
+        }
+        self.owning_pointer().and_then(|p| p.owned_size())
+    }
+
+    /// `sizeof(cdata)` (cffi's `direct_sizeof_cdata`).
+    pub fn sizeof(&self) -> Option<usize> {
         match &self.ty.kind {
             Kind::Array { item, .. } => item.size()?.checked_mul(self.array_len()?),
-            Kind::Pointer(item) if self.owns_memory() => match &self.owner {
-                Owner::Owned(a) => a
-                    .lock()
-                    .ok()
-                    .and_then(|a| a.as_ref().map(|a| a.size()))
-                    .or(item.size()),
-                _ => item.size(),
-            },
-            Kind::Pointer(item) => item.size(),
+            Kind::Struct(_) => self.var_byte_size().or(self.ty.size()),
             _ => self.ty.size(),
+        }
+    }
+
+    /// The bytes this cdata covers: what `buffer(cdata)` shows by
+    /// default.  `None` if this cdata is not a pointer or an array, or
+    /// points to items of unknown size.
+    pub fn data_size(&self) -> Option<usize> {
+        match &self.ty.kind {
+            Kind::Pointer(item) => self.var_byte_size().or(item.size()),
+            Kind::Array { item, .. } => item.size()?.checked_mul(self.array_len()?),
+            _ => None,
+        }
+    }
+
+    /// The size shown by `repr` of memory made by `new` (cffi's
+    /// `cdataowning_size_bytes`).
+    pub fn owning_size(&self) -> usize {
+        match &self.ty.kind {
+            Kind::Struct(_) => self.sizeof(),
+            _ => self.data_size(),
+        }
+        .unwrap_or(0)
+    }
+
+    /// The range of memory rcffi knows this cdata's memory lives in, as
+    /// (start, length), when it owns it: writes of open arrays are
+    /// bounded by its end.
+    pub fn known_range(&self) -> Option<(usize, usize)> {
+        match &self.owner {
+            Owner::Owned { size, .. } => Some((self.raw_ptr() as usize, *size)),
+            Owner::Buffer { nbytes, .. } => Some((self.raw_ptr() as usize, *nbytes)),
+            _ => None,
         }
     }
 
@@ -196,7 +320,7 @@ impl CData {
     pub fn owns_memory(&self) -> bool {
         matches!(
             self.owner,
-            Owner::Owned(_)
+            Owner::Owned { .. }
                 | Owner::Custom { .. }
                 | Owner::Buffer { .. }
                 | Owner::Gc { .. }
@@ -207,12 +331,17 @@ impl CData {
     /// The object that keeps the memory of this cdata alive: itself when
     /// it owns it, else its base.
     pub fn keeper(slf: &Bound<'_, CData>) -> Option<Py<PyAny>> {
+        CData::keeper_cdata(slf).map(|k| k.into_any())
+    }
+
+    /// As [`CData::keeper`], typed.
+    pub fn keeper_cdata(slf: &Bound<'_, CData>) -> Option<Py<CData>> {
         let me = slf.get();
         if me.owns_memory() {
-            return Some(slf.clone().into_any().unbind());
+            return Some(slf.clone().unbind());
         }
         match &me.owner {
-            Owner::Borrowed { base: Some(b) } => Some(b.clone_ref(slf.py()).into_any()),
+            Owner::Borrowed { base: Some(b) } => Some(b.clone_ref(slf.py())),
             _ => None,
         }
     }
@@ -229,6 +358,43 @@ impl CData {
             Owner::Borrowed { base: Some(b) } => CData::container(b.bind(slf.py())),
             _ => None,
         }
+    }
+
+    /// Calls `f` on this cdata and on every cdata its memory depends on
+    /// (bases of views, the original of `ffi.gc`).
+    pub fn for_each_holder(&self, f: &mut impl FnMut(&CData)) {
+        f(self);
+        match &self.owner {
+            Owner::Borrowed { base: Some(b) } => b.get().for_each_holder(f),
+            Owner::Gc { orig, .. } => orig.get().for_each_holder(f),
+            _ => {}
+        }
+    }
+
+    /// A buffer export of this memory starts (see [`CData::export_ended`]).
+    pub fn export_started(&self) {
+        self.for_each_holder(&mut |c| {
+            c.exports.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
+    /// A buffer export ends: memory released meanwhile is freed now.
+    pub fn export_ended(&self, py: Python<'_>) -> PyResult<()> {
+        let mut pending = Vec::new();
+        self.for_each_holder(&mut |c| {
+            if c.exports.fetch_sub(1, Ordering::Relaxed) == 1 && c.was_released() {
+                pending.push(c as *const CData as usize);
+            }
+        });
+        let mut result = Ok(());
+        self.for_each_holder(&mut |c| {
+            if pending.contains(&(c as *const CData as usize))
+                && let Err(e) = c.free_now(py)
+            {
+                result = Err(e);
+            }
+        });
+        result
     }
 
     /// Records that the pointer slot at `addr` holds `value` (or nothing).
@@ -275,7 +441,7 @@ impl CData {
                     visit(d)?;
                 }
             }
-            Owner::Borrowed { base: None } | Owner::Value | Owner::Owned(_) => {}
+            Owner::Borrowed { base: None } | Owner::Value | Owner::Owned { .. } => {}
         }
         if let Ok(keep) = self.keep.try_lock()
             && let Some(map) = keep.as_ref()
@@ -300,24 +466,29 @@ impl CData {
         keep.as_ref()?.get(&addr).map(|k| k.clone_ref(py))
     }
 
-    /// Marks the memory released and frees what can be freed now.  Returns
-    /// the destructor call to make (for `ffi.gc`) or the custom `free`.
+    /// Marks the memory released and frees what can be freed now (the
+    /// memory itself, the buffer view, or calls the destructor or the
+    /// custom `free`).  With buffer exports in progress, freeing waits for
+    /// the last one to end.
     pub fn release(&self, py: Python<'_>) -> PyResult<()> {
         if self.released.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.exports.load(Ordering::Relaxed) > 0 {
             return Ok(());
         }
         self.free_now(py)
     }
 
+    /// Frees what this cdata owns; doing it twice does nothing.
     fn free_now(&self, py: Python<'_>) -> PyResult<()> {
         if let Ok(mut keep) = self.keep.lock() {
             keep.take();
         }
         match &self.owner {
-            Owner::Owned(a) => {
-                if let Ok(mut a) = a.lock() {
-                    a.take();
-                }
+            Owner::Owned { alloc, .. } => {
+                let a = alloc.lock().ok().and_then(|mut a| a.take());
+                drop(a);
             }
             Owner::Custom { inner, free } => {
                 let inner = inner.lock().ok().and_then(|mut i| i.take());
@@ -326,9 +497,8 @@ impl CData {
                 }
             }
             Owner::Buffer { view, .. } => {
-                if let Ok(mut v) = view.lock() {
-                    v.take();
-                }
+                let v = view.lock().ok().and_then(|mut v| v.take());
+                drop(v);
             }
             Owner::Gc { orig, destructor } => {
                 let d = destructor.lock().ok().and_then(|mut d| d.take());
@@ -366,13 +536,14 @@ impl Drop for CData {
         }
         // Destructors and custom `free` functions are Python calls; the
         // owned memory and held buffers are freed by their own Drop.
-        if self.released.load(Ordering::Relaxed) {
-            return;
-        }
-        let needs_python = matches!(
-            &self.owner,
-            Owner::Gc { .. } | Owner::Custom { free: Some(_), .. }
-        );
+        let needs_python = match &self.owner {
+            Owner::Gc { destructor, .. } => destructor.lock().is_ok_and(|d| d.is_some()),
+            Owner::Custom {
+                inner,
+                free: Some(_),
+            } => inner.lock().is_ok_and(|i| i.is_some()),
+            _ => false,
+        };
         if needs_python {
             Python::attach(|py| {
                 if let Err(e) = self.free_now(py) {

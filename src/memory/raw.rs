@@ -267,10 +267,13 @@ unsafe impl Send for Allocation {}
 unsafe impl Sync for Allocation {}
 
 impl Allocation {
-    /// Allocates `size` zeroed bytes (at least 1) aligned to `align`
-    /// (at least 16).  `None` when the size cannot be allocated.
+    /// Allocates `size` bytes aligned to `align` (at least 16), zeroed if
+    /// `clear`, followed by a few zero bytes (so that a string filling the
+    /// memory exactly is still terminated, as cffi does for `char *`).
+    /// `None` when the size cannot be allocated.
     pub fn zeroed(size: usize, align: usize, clear: bool) -> Option<Allocation> {
-        let layout = Layout::from_size_align(size.max(1), align.max(16)).ok()?;
+        const PAD: usize = 4;
+        let layout = Layout::from_size_align(size.checked_add(PAD)?, align.max(16)).ok()?;
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe {
             if clear {
@@ -280,10 +283,11 @@ impl Allocation {
             }
         };
         if ptr.is_null() {
-            None
-        } else {
-            Some(Allocation { ptr, layout })
+            return None;
         }
+        // SAFETY: the allocation has size + PAD bytes.
+        unsafe { ptr::write_bytes(ptr.add(size), 0, PAD) };
+        Some(Allocation { ptr, layout })
     }
 
     pub fn ptr(&self) -> *mut u8 {

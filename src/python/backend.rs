@@ -4,13 +4,15 @@
 
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use super::ctype::{PyCType, ctype_obj};
 use crate::errors::Error;
-use crate::memory::cdata::{CData, CDataFromBuf, CDataGCP, CDataOwn, Owner, PyBufferHold};
+use crate::memory::cdata::{
+    CData, CDataFromBuf, CDataGCP, CDataOwn, CDataOwnGC, Owner, PyBufferHold,
+};
 use crate::memory::raw::Allocation;
 use crate::memory::{convert, raw};
 use crate::types::layout::{self, BitfieldRules, FieldDecl, StructOptions};
@@ -263,7 +265,7 @@ fn sizeof_target(obj: &Bound<'_, PyAny>) -> PyResult<Result<TypeRef, Py<CData>>>
     if let Ok(c) = obj.cast::<CData>() {
         return Ok(Err(c.clone().unbind()));
     }
-    Err(PyTypeError::new_err("expected a 'ctype' or 'cdata' object"))
+    Err(PyTypeError::new_err("expected a 'cdata' or 'ctype' object"))
 }
 
 #[pyfunction]
@@ -272,11 +274,7 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
         Ok(t) => t.size().ok_or_else(|| unknown_size(&t)),
         Err(c) => {
             let c = c.get();
-            let size = match &c.ty.kind {
-                Kind::Array { .. } => c.data_size(),
-                _ => c.ty.size(),
-            };
-            size.ok_or_else(|| unknown_size(&c.ty))
+            c.sizeof().ok_or_else(|| unknown_size(&c.ty))
         }
     }
 }
@@ -302,60 +300,58 @@ pub fn getcname(ctype: &CT<'_>, replace_with: &str) -> String {
     ctype.get().t.name_with(replace_with)
 }
 
-/// The field or item that `typeoffsetof(ctype, key)` designates.
-pub fn type_offset(
-    t: &TypeRef,
-    key: &Bound<'_, PyAny>,
-    following: bool,
-) -> PyResult<(TypeRef, usize)> {
-    let st = match &t.kind {
-        Kind::Struct(_) if !following => Some(t.clone()),
-        Kind::Pointer(i) if i.is_struct() && following => Some(i.clone()),
-        _ => None,
-    };
+/// The field or item that `typeoffsetof(ctype, key)` designates, and its
+/// offset.  A field name on a pointer to a struct goes to the struct's
+/// field when `deref` is true (cffi's `following == 0`); an integer
+/// `key` is an item index of an array or pointer type.
+pub fn type_offset(t: &TypeRef, key: &Bound<'_, PyAny>, deref: bool) -> PyResult<(TypeRef, usize)> {
     if let Ok(name) = key.cast::<PyString>() {
-        let Some(st) = st else {
-            return Err(PyTypeError::new_err(format!(
-                "expected a struct or union ctype, got '{}'",
-                t.cname()
-            )));
+        let st = match &t.kind {
+            Kind::Pointer(i) if deref => i,
+            _ => t,
         };
+        if !st.is_struct() {
+            return Err(PyTypeError::new_err(
+                "with a field name argument, expected a struct or union ctype",
+            ));
+        }
         let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
-            return Err(PyTypeError::new_err(format!(
-                "struct/union is opaque: '{}'",
-                st.cname()
-            )));
+            return Err(PyTypeError::new_err("struct/union is opaque"));
         };
-        let name = name.to_cow()?;
         let f = layout
-            .field(&name)
-            .ok_or_else(|| PyKeyError::new_err(name.to_string()))?;
+            .field(name.to_str()?)
+            .ok_or_else(|| PyKeyError::new_err(name.clone().unbind()))?;
         if f.bitsize.is_some() {
-            return Err(PyTypeError::new_err(format!(
-                "not supported for bitfields: field '{name}'"
-            )));
+            return Err(PyTypeError::new_err("not supported for bitfields"));
         }
         return Ok((f.ty.clone(), f.offset));
     }
-    let i = convert::as_integer(key)?;
+    let not_index = || PyTypeError::new_err("field name or array index expected");
+    if !key.hasattr("__index__")? {
+        return Err(not_index());
+    }
+    let index: isize = key
+        .call_method0("__index__")
+        .map_err(|_| not_index())?
+        .extract()
+        .map_err(|_| {
+            pyo3::exceptions::PyOverflowError::new_err(
+                "Python int too large to convert to C ssize_t",
+            )
+        })?;
     let item = match &t.kind {
-        Kind::Pointer(i) if following => i.clone(),
-        Kind::Array { item, .. } if !following => item.clone(),
+        Kind::Pointer(i) | Kind::Array { item: i, .. } if i.size().is_some() => i.clone(),
         _ => {
-            return Err(PyTypeError::new_err(format!(
-                "expected an array or ptr ctype, got '{}'",
-                t.cname()
-            )));
+            return Err(PyTypeError::new_err(
+                "with an integer argument, expected an array ctype or a pointer to non-opaque",
+            ));
         }
     };
-    let size = item.size().ok_or_else(|| unknown_size(&item))?;
-    if i < 0 {
-        return Err(PyValueError::new_err("negative index"));
-    }
-    let off = (i as usize)
-        .checked_mul(size)
-        .ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("index too large"))?;
-    Ok((item, off))
+    let size = item.size().unwrap_or(0) as isize;
+    let off = index.checked_mul(size).ok_or_else(|| {
+        pyo3::exceptions::PyOverflowError::new_err("array offset would overflow a Py_ssize_t")
+    })?;
+    Ok((item, off as usize))
 }
 
 #[pyfunction]
@@ -365,9 +361,9 @@ pub fn typeoffsetof<'py>(
     ctype: &CT<'py>,
     fieldname: &Bound<'py, PyAny>,
     following: i64,
-) -> PyResult<(CT<'py>, usize)> {
-    let (t, off) = type_offset(&ctype.get().t, fieldname, following != 0)?;
-    Ok((ctype_obj(py, &t)?, off))
+) -> PyResult<(CT<'py>, isize)> {
+    let (t, off) = type_offset(&ctype.get().t, fieldname, following == 0)?;
+    Ok((ctype_obj(py, &t)?, off as isize))
 }
 
 #[pyfunction]
@@ -378,106 +374,32 @@ pub fn rawaddressof<'py>(
     offset: isize,
 ) -> PyResult<Bound<'py, CData>> {
     let t = &ctype.get().t;
+    let c = cdata.get();
+    if !(c.ty.is_struct() || c.ty.is_array() || c.ty.is_pointer()) {
+        return Err(PyTypeError::new_err(
+            "expected a cdata struct/union/array/pointer object",
+        ));
+    }
     if !t.is_pointer() {
         return Err(PyTypeError::new_err("expected a pointer ctype"));
     }
-    let c = cdata.get();
-    if !(c.ty.is_struct() || c.ty.is_array() || c.ty.is_pointer()) {
-        return Err(PyTypeError::new_err(format!(
-            "expected a cdata struct/union/array/pointer object, got cdata '{}'",
-            c.ty.cname()
-        )));
-    }
     let addr = c.ptr()?.wrapping_offset(offset);
-    let keeper = CData::keeper(cdata)
-        .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
     Bound::new(
         py,
-        CData::new(t.clone(), addr, 0, Owner::Borrowed { base: keeper }),
+        CData::new(
+            t.clone(),
+            addr,
+            0,
+            Owner::Borrowed {
+                base: CData::keeper_cdata(cdata),
+            },
+        ),
     )
 }
 
-/// The number of items and extra bytes `newp` must allocate for `init`.
-fn array_length_from_init(item: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<usize> {
-    if let Ok(l) = init.cast::<PyList>() {
-        return Ok(l.len());
-    }
-    if let Ok(t) = init.cast::<PyTuple>() {
-        return Ok(t.len());
-    }
-    let prim = item.primitive();
-    if let Ok(b) = init.cast::<PyBytes>()
-        && prim.is_some_and(|p| p.size == 1)
-    {
-        return Ok(b.as_bytes().len() + 1);
-    }
-    if let Ok(s) = init.cast::<PyString>()
-        && let Some(p) =
-            prim.filter(|p| matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32))
-    {
-        return Ok(convert::encode_wide(&s.to_cow()?, p).len() + 1);
-    }
-    if init.is_instance_of::<PyInt>() || init.hasattr("__index__")? {
-        let n = convert::as_integer(init)?;
-        if n < 0 {
-            return Err(PyValueError::new_err("negative array length"));
-        }
-        return usize::try_from(n).map_err(|_| {
-            pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
-        });
-    }
-    Err(PyTypeError::new_err(format!(
-        "expected new array length or list/tuple/str, not {}",
-        convert::describe(init)
-    )))
-}
-
-/// How many bytes a struct with a flexible array member needs for `init`.
-fn varsize_struct_size(st: &TypeRef, init: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
-    let Some(layout) = st.struct_info().and_then(|s| s.layout()) else {
-        return Ok(None);
-    };
-    if !layout.has_flexible_array {
-        return Ok(None);
-    }
-    let Some(last) = layout.fields.last() else {
-        return Ok(None);
-    };
-    let Kind::Array { item, .. } = &last.ty.kind else {
-        return Ok(None);
-    };
-    let value = if let Ok(d) = init.cast::<PyDict>() {
-        d.get_item(&last.name)?
-    } else if let Ok(l) = init.cast::<PyList>() {
-        let n = layout.fields.len();
-        if l.len() == n {
-            Some(l.get_item(n - 1)?)
-        } else {
-            None
-        }
-    } else if let Ok(t) = init.cast::<PyTuple>() {
-        let n = layout.fields.len();
-        if t.len() == n {
-            Some(t.get_item(n - 1)?)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let n = array_length_from_init(item, &value)?;
-    let extra = item
-        .size()
-        .unwrap_or(0)
-        .checked_mul(n)
-        .ok_or_else(|| PyValueError::new_err("array too big"))?;
-    Ok(Some(layout.size.max(last.offset + extra)))
-}
-
-/// Allocates and wraps owned memory for a new cdata.
+/// Allocates and wraps owned memory for a new cdata: `size` bytes (zeroed
+/// if `clear`) aligned to `align`; `len` is the item count of open
+/// arrays.
 pub fn owned_cdata<'py>(
     py: Python<'py>,
     ty: TypeRef,
@@ -493,19 +415,25 @@ pub fn owned_cdata<'py>(
         ))
     })?;
     let ptr = alloc.ptr();
-    let cd = CData::new(ty, ptr, len, Owner::Owned(Mutex::new(Some(alloc))));
+    let owner = Owner::Owned {
+        alloc: Mutex::new(Some(alloc)),
+        size,
+    };
+    let cd = CData::new(ty, ptr, len, owner);
     let init = PyClassInitializer::from(cd).add_subclass(CDataOwn);
     Ok(Bound::new(py, init)?.into_super())
 }
 
-/// `ffi.new` / `newp`: allocation size, item count and type for `init`.
+/// `ffi.new` / `newp`: the allocation size, alignment and item count (of
+/// open arrays) for type `t` initialised from `init`.
 pub fn newp_layout(
     t: &TypeRef,
     init: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(usize, usize, usize)> {
+    let init = init.filter(|i| !i.is_none());
     match &t.kind {
         Kind::Pointer(item) => {
-            if item.is_void() || item.size().is_none() {
+            let Some(mut size) = item.size().filter(|_| !item.is_void()) else {
                 let why = item
                     .struct_info()
                     .and_then(|s| s.problem())
@@ -515,12 +443,13 @@ pub fn newp_layout(
                     "cannot instantiate ctype '{}' of unknown size{why}",
                     item.cname()
                 )));
-            }
-            let mut size = item.size().unwrap_or(0);
-            if let Some(init) = init
-                && let Some(s) = varsize_struct_size(item, init)?
-            {
-                size = s;
+            };
+            let var = item
+                .struct_info()
+                .and_then(|s| s.layout())
+                .is_some_and(|l| l.has_var_array);
+            if var && let Some(init) = init {
+                size = convert::struct_var_size(item, init)?;
             }
             Ok((size, item.align().unwrap_or(1), 0))
         }
@@ -528,12 +457,11 @@ pub fn newp_layout(
             let isz = item.size().ok_or_else(|| unknown_size(item))?;
             let n = match (len, init) {
                 (Some(n), _) => *n,
-                (None, Some(init)) if !init.is_none() => array_length_from_init(item, init)?,
-                (None, _) => {
-                    return Err(PyTypeError::new_err(format!(
-                        "expected new array length or list/tuple/str, not NoneType (for '{}')",
-                        t.cname()
-                    )));
+                (None, Some(init)) => convert::new_array_length(item, init)?,
+                (None, None) => {
+                    return Err(PyTypeError::new_err(
+                        "expected new array length or list/tuple/str, not NoneType",
+                    ));
                 }
             };
             let size = isz
@@ -541,7 +469,7 @@ pub fn newp_layout(
                 .filter(|s| *s <= isize::MAX as usize)
                 .ok_or_else(|| {
                     pyo3::exceptions::PyOverflowError::new_err(
-                        "array size would overflow a ssize_t",
+                        "array size would overflow a Py_ssize_t",
                     )
                 })?;
             Ok((size, item.align().unwrap_or(1), n))
@@ -561,18 +489,20 @@ pub fn newp_init(cd: &Bound<'_, CData>, init: &Bound<'_, PyAny>) -> PyResult<()>
     let me = cd.get();
     let addr = me.raw_ptr();
     match &me.ty.kind {
-        Kind::Pointer(item) => {
-            // SAFETY: the allocation holds one item (or a var-size struct
-            // sized for init).
-            unsafe { convert::write(item, addr, init, Some(cd)) }
-        }
-        Kind::Array { len: None, item } => {
-            if init.is_instance_of::<PyInt>() {
+        // SAFETY: the allocation holds one item (a struct with an open
+        // array: sized for init); open arrays are bounded by cd's memory.
+        Kind::Pointer(item) => unsafe { convert::write(item, addr, init, Some(cd)) },
+        Kind::Array { len: None, .. } => {
+            let sequence = init.is_instance_of::<PyList>()
+                || init.is_instance_of::<PyTuple>()
+                || init.is_instance_of::<PyBytes>()
+                || init.is_instance_of::<PyString>();
+            if !sequence {
+                // Only a length: the memory stays zeroed.
                 return Ok(());
             }
-            let t = intern::array(item, Some(me.len));
-            // SAFETY: the allocation holds me.len items.
-            unsafe { convert::write(&t, addr, init, Some(cd)) }
+            // SAFETY: the write is bounded by cd's memory (me.len items).
+            unsafe { convert::write(&me.ty, addr, init, Some(cd)) }
         }
         // SAFETY: the allocation holds the array.
         _ => unsafe { convert::write(&me.ty, addr, init, Some(cd)) },
@@ -602,6 +532,10 @@ pub fn cast_to<'py>(
     v: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, CData>> {
     match &t.kind {
+        Kind::Array { len: None, .. } => Err(PyTypeError::new_err(format!(
+            "cannot cast to ctype '{}'",
+            t.cname()
+        ))),
         Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => {
             let addr: usize = if let Ok(c) = v.cast::<CData>() {
                 let c = c.get();
@@ -627,11 +561,7 @@ pub fn cast_to<'py>(
             } else {
                 convert::as_integer_wrapping(v, size_of::<usize>())? as usize
             };
-            let keeper = v
-                .cast::<CData>()
-                .ok()
-                .and_then(CData::keeper)
-                .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
+            let keeper = v.cast::<CData>().ok().and_then(CData::keeper_cdata);
             Bound::new(
                 py,
                 CData::new(
@@ -677,15 +607,14 @@ fn cast_scalar(
                 match q.family {
                     PrimFamily::Float | PrimFamily::LongDouble => {
                         // SAFETY: a primitive cdata holds a value of its type.
-                        let f = unsafe { convert::read_primitive_f64(q, addr) };
-                        Num::F(f)
+                        Num::F(unsafe { convert::read_primitive_f64(q, addr) })
                     }
                     PrimFamily::Complex => {
                         let (re, im) = convert::as_complex(v)?;
                         Num::C(re, im)
                     }
                     // SAFETY: as above.
-                    _ => Num::I(unsafe { raw::read_int(addr, q.size, q.is_signed()) }),
+                    _ => Num::I(unsafe { raw::read_int(addr, q.size, q.reads_signed()) }),
                 }
             }
             None if matches!(
@@ -711,11 +640,9 @@ fn cast_scalar(
         match b.as_bytes() {
             [c] => Num::I(i128::from(*c)),
             _ => {
-                return Err(PyTypeError::new_err(format!(
-                    "cannot cast bytes of length {} to ctype '{}'",
-                    b.as_bytes().len(),
-                    t.cname()
-                )));
+                return Err(PyTypeError::new_err(
+                    "initializer for ctype 'char' must be a bytes of length 1, not bytes",
+                ));
             }
         }
     } else if let Ok(s) = v.cast::<PyString>() {
@@ -731,6 +658,16 @@ fn cast_scalar(
                 )));
             }
         }
+    } else if p.family == PrimFamily::Bool
+        && let Ok(i) = v.cast::<PyInt>()
+    {
+        // Casting to _Bool tests the whole value, not its low bits.
+        Num::I(convert::int_value(i)?)
+    } else if p.family == PrimFamily::Complex {
+        let (re, im) = convert::as_complex(v)?;
+        Num::C(re, im)
+    } else if p.is_float() {
+        Num::F(v.extract::<f64>()?)
     } else {
         Num::I(convert::as_integer_wrapping(v, p.size)?)
     };
@@ -778,15 +715,18 @@ fn cast_scalar(
             _ => {
                 let i = match num {
                     Num::I(i) => i,
-                    Num::F(f) => {
-                        if f.is_finite() {
-                            f as i128
-                        } else {
-                            return Err(PyValueError::new_err(format!(
-                                "cannot convert {f} to an integer"
-                            )));
-                        }
+                    Num::F(f) if f.is_nan() => {
+                        return Err(PyValueError::new_err("cannot convert float NaN to integer"));
                     }
+                    Num::F(f) if f.is_infinite() => {
+                        return Err(pyo3::exceptions::PyOverflowError::new_err(
+                            "cannot convert float infinity to integer",
+                        ));
+                    }
+                    // Beyond 2**127 a double is a multiple of 2**75: its low
+                    // 64 bits (all a C integer keeps) are zero.
+                    Num::F(f) if f.abs() >= 2f64.powi(127) => 0,
+                    Num::F(f) => f as i128,
                     Num::C(..) => {
                         return Err(PyTypeError::new_err(format!(
                             "cannot cast a complex to ctype '{}'",
@@ -810,6 +750,51 @@ pub fn cast<'py>(
     cast_to(py, &ctype.get().t, value)
 }
 
+/// The end of the memory a pointer or array cdata is known to point into
+/// (its own items for arrays, the memory rcffi allocated or the Python
+/// buffer otherwise): reads that would go beyond fail.
+pub fn known_end(c: &Bound<'_, CData>) -> Option<usize> {
+    let me = c.get();
+    let own = match &me.ty.kind {
+        Kind::Array { item, .. } => item
+            .size()
+            .and_then(|s| s.checked_mul(me.array_len()?))
+            .map(|n| me.raw_ptr() as usize + n),
+        _ => None,
+    };
+    let outer = CData::container(c)
+        .and_then(|o| o.get().known_range())
+        .map(|(start, len)| start + len);
+    match (own, outer) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn null_use(what: &str, c: &Bound<'_, CData>) -> PyResult<PyErr> {
+    Ok(PyRuntimeError::new_err(format!(
+        "cannot use {what}() on {}",
+        super::cdata_py::cdata_repr(c)?
+    )))
+}
+
+/// A Python string from `n` wide characters of `unit` bytes at `addr`.
+///
+/// # Safety
+/// `addr` must be valid for reading `n` items.
+unsafe fn read_wide<'py>(
+    py: Python<'py>,
+    addr: *const u8,
+    n: usize,
+    unit: usize,
+) -> PyResult<Bound<'py, PyString>> {
+    let units: Vec<u32> = (0..n)
+        // SAFETY: item i < n is readable by the caller's guarantee.
+        .map(|i| unsafe { raw::read_int(addr.add(i * unit), unit, false) } as u32)
+        .collect();
+    convert::wide_to_string(py, &units, unit)
+}
+
 /// `ffi.string` / `string`.
 #[pyfunction]
 #[pyo3(signature = (cdata, maxlen=-1))]
@@ -828,64 +813,61 @@ pub fn string<'py>(
             me.ty.cname()
         ))
     };
-    match &me.ty.kind {
-        Kind::Pointer(item) | Kind::Array { item, .. } => {
-            let Some(p) = item.storage_primitive() else {
-                return Err(bad());
-            };
-            if !(p.is_char_like() || (p.size == 1 && p.is_integer())) {
-                return Err(bad());
-            }
-            let addr = me.ptr()?;
-            if addr.is_null() {
-                return Err(PyRuntimeError::new_err(format!(
-                    "cannot use string() on {}",
-                    super::cdata_py::cdata_repr(c)?
-                )));
-            }
-            let mut max = if maxlen < 0 {
-                usize::MAX
-            } else {
-                maxlen as usize
-            };
-            if let Some(n) = me.array_len() {
-                max = max.min(n);
-            }
-            // SAFETY: reading stops at the terminator, at maxlen, or at the
-            // end of the array.
-            let n = unsafe { raw::strlen(addr, p.size, max) };
-            if p.size == 1 {
-                // SAFETY: n bytes were just scanned.
-                return Ok(PyBytes::new(py, unsafe { raw::slice(addr, n) }).into_any());
-            }
-            let mut s = String::new();
-            let mut units = Vec::with_capacity(n);
-            for i in 0..n {
-                // SAFETY: item i was scanned above.
-                units.push(unsafe { raw::read_int(addr.add(i * p.size), p.size, false) } as u32);
-            }
-            if p.family == PrimFamily::Char16 {
-                let u16s: Vec<u16> = units.iter().map(|u| *u as u16).collect();
-                return Ok(PyString::new(py, &String::from_utf16_lossy(&u16s)).into_any());
-            }
-            for u in units {
-                s.push(char::from_u32(u).ok_or_else(|| {
-                    PyValueError::new_err(format!("character 0x{u:x} out of range"))
-                })?);
-            }
-            Ok(PyString::new(py, &s).into_any())
+    if let Some(item) = me.ty.item() {
+        let Some(p) = item
+            .primitive()
+            .filter(|p| (p.is_char_like() || p.is_integer()) && p.family != PrimFamily::Bool)
+        else {
+            return Err(bad());
+        };
+        let addr = me.ptr()?;
+        if addr.is_null() {
+            return Err(null_use("string", c)?);
         }
+        if !(p.size == 1 || p.is_char_like()) {
+            return Err(bad());
+        }
+        let mut max = if maxlen >= 0 {
+            maxlen as usize
+        } else {
+            me.array_len().unwrap_or(usize::MAX)
+        };
+        // rcffi: never scan beyond memory whose end is known.
+        if let Some(end) = known_end(c) {
+            max = max.min(end.saturating_sub(addr as usize) / p.size);
+        }
+        // SAFETY: reading stops at the terminator, at `max`, or at the end
+        // of the memory when it is known.
+        let n = unsafe { raw::strlen(addr, p.size, max) };
+        if p.size == 1 {
+            // SAFETY: n bytes were just scanned.
+            return Ok(PyBytes::new(py, unsafe { raw::slice(addr, n) }).into_any());
+        }
+        // SAFETY: n items were just scanned.
+        return Ok(unsafe { read_wide(py, addr, n, p.size) }?.into_any());
+    }
+    match &me.ty.kind {
         Kind::Enum(e) => {
-            let v: i128 = convert::as_integer(cdata)?;
+            let p = me.ty.storage_primitive().ok_or_else(bad)?;
+            let addr = me.ptr()?;
+            // SAFETY: an enum cdata holds an integer of its base type.
+            let v = unsafe { raw::read_int(addr, p.size, p.is_signed()) };
             Ok(match e.name_of(v) {
                 Some(n) => PyString::new(py, n).into_any(),
                 None => PyString::new(py, &v.to_string()).into_any(),
             })
         }
-        Kind::Primitive(p) if p.is_char_like() => {
+        Kind::Primitive(p)
+            if p.family != PrimFamily::Bool
+                && (p.is_char_like() || (p.is_integer() && p.size == 1)) =>
+        {
             let addr = me.ptr()?;
-            // SAFETY: a char cdata holds one character.
-            unsafe { convert::read_primitive(py, p, &me.ty, addr) }
+            if p.size == 1 {
+                // SAFETY: a one-byte cdata holds one byte.
+                return Ok(PyBytes::new(py, unsafe { raw::slice(addr, 1) }).into_any());
+            }
+            // SAFETY: a character cdata holds one character.
+            Ok(unsafe { read_wide(py, addr, 1, p.size) }?.into_any())
         }
         _ => Err(bad()),
     }
@@ -909,39 +891,39 @@ pub fn unpack<'py>(
         )));
     };
     if length < 0 {
-        return Err(PyValueError::new_err("negative array length"));
+        return Err(PyValueError::new_err("'length' cannot be negative"));
     }
     let n = length as usize;
-    let size = item
-        .size()
-        .filter(|_| !item.is_void())
-        .ok_or_else(|| unknown_size(&item))?;
     let addr = me.ptr()?;
-    if addr.is_null() && n > 0 {
-        return Err(PyRuntimeError::new_err(
-            "cannot use unpack() on a NULL pointer",
-        ));
+    if addr.is_null() {
+        return Err(null_use("unpack", c)?);
     }
-    if let Some(p) = item.primitive() {
-        if p.family == PrimFamily::Char {
-            // SAFETY: the caller asked for n items at addr.
+    let Some(size) = item.size().filter(|_| !item.is_void()) else {
+        return Err(PyValueError::new_err(format!(
+            "'{}' points to items of unknown size",
+            me.ty.cname()
+        )));
+    };
+    // rcffi: never read beyond memory whose end is known.
+    if let Some(end) = known_end(c) {
+        let room = end.saturating_sub(addr as usize) / size.max(1);
+        if n > room {
+            return Err(PyIndexError::new_err(format!(
+                "unpack() of {n} items beyond the end of cdata '{}' ({room} items)",
+                me.ty.cname()
+            )));
+        }
+    }
+    if let Some(p) = item.primitive()
+        && p.is_char_like()
+    {
+        if p.size == 1 {
+            // SAFETY: the caller asked for n items at addr (checked against
+            // the end of known memory).
             return Ok(PyBytes::new(py, unsafe { raw::slice(addr, n) }).into_any());
         }
-        if matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32) {
-            let units: Vec<u32> = (0..n)
-                // SAFETY: as above.
-                .map(|i| unsafe { raw::read_int(addr.add(i * size), p.size, false) } as u32)
-                .collect();
-            let s: String = if p.family == PrimFamily::Char16 {
-                String::from_utf16_lossy(&units.iter().map(|u| *u as u16).collect::<Vec<_>>())
-            } else {
-                units
-                    .iter()
-                    .map(|u| char::from_u32(*u).unwrap_or('\u{fffd}'))
-                    .collect()
-            };
-            return Ok(PyString::new(py, &s).into_any());
-        }
+        // SAFETY: as above.
+        return Ok(unsafe { read_wide(py, addr, n, p.size) }?.into_any());
     }
     let list = PyList::empty(py);
     for i in 0..n {
@@ -985,48 +967,52 @@ pub fn from_buffer_impl<'py>(
     }
     let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
     if require_writable && buf.readonly() {
-        return Err(pyo3::exceptions::PyBufferError::new_err(format!(
-            "from_buffer() requires a writable buffer, got a read-only buffer from '{}' object",
-            obj.get_type().name()?
-        )));
-    }
-    if !buf.is_c_contiguous() {
-        return Err(PyTypeError::new_err(
-            "from_buffer() needs a contiguous buffer",
+        return Err(pyo3::exceptions::PyBufferError::new_err(
+            "Object is not writable.",
         ));
+    }
+    if !(buf.is_c_contiguous() || buf.is_fortran_contiguous()) {
+        return Err(PyTypeError::new_err("contiguous buffer expected"));
     }
     let nbytes = buf.len_bytes();
     let ptr = buf.buf_ptr() as *mut u8;
-    let isz = item.size().unwrap_or(1).max(1);
     let len = match &t.kind {
         Kind::Array { len: Some(n), .. } => {
-            if n * isz > nbytes {
+            let need = t.size().unwrap_or(0);
+            if nbytes < need {
                 return Err(PyValueError::new_err(format!(
-                    "buffer is too small ({nbytes} bytes) for '{}' ({} bytes)",
-                    t.cname(),
-                    n * isz
+                    "buffer is too small ({nbytes} bytes) for '{}' ({need} bytes)",
+                    t.cname()
                 )));
             }
             *n
         }
-        _ => nbytes / isz,
-    };
-    let cd = CData::new(
-        t.clone(),
-        ptr,
-        len,
-        Owner::Buffer {
-            view: Mutex::new(Some(PyBufferHold(buf))),
-            obj: obj.clone().unbind(),
+        Kind::Array { len: None, .. } => match item.size() {
+            Some(s) if s > 0 => nbytes / s,
+            _ => {
+                return Err(pyo3::exceptions::PyZeroDivisionError::new_err(format!(
+                    "from_buffer('{}', ..): the actual length of the array cannot be computed",
+                    t.cname()
+                )));
+            }
         },
-    );
-    let init = PyClassInitializer::from(cd).add_subclass(CDataFromBuf);
+        _ => 0,
+    };
+    let owner = Owner::Buffer {
+        view: Mutex::new(Some(PyBufferHold(buf))),
+        obj: obj.clone().unbind(),
+        nbytes,
+    };
+    let init =
+        PyClassInitializer::from(CData::new(t.clone(), ptr, len, owner)).add_subclass(CDataFromBuf);
     Ok(Bound::new(py, init)?.into_super())
 }
 
-/// `ffi.gc` / `gcp`.
-#[pyfunction]
-#[pyo3(signature = (cdata, destructor, size=0))]
+/// `ffi.gc(cdata, destructor)`: a new cdata on the same memory that calls
+/// `destructor(cdata)` when it dies or is released.  With `destructor`
+/// None, detaches the destructor of an earlier `ffi.gc()` object and
+/// returns that object (the Python-level `gcp` returns None then, see
+/// [`gc_detach`]).
 pub fn gcp<'py>(
     py: Python<'py>,
     cdata: &Bound<'py, CData>,
@@ -1034,41 +1020,67 @@ pub fn gcp<'py>(
     size: isize,
 ) -> PyResult<Bound<'py, CData>> {
     let _ = size;
-    let me = cdata.get();
     if destructor.is_none() {
-        // Detaches the destructor of an earlier `gc` object.
-        if let Owner::Gc { destructor: d, .. } = &me.owner
-            && let Ok(mut d) = d.lock()
-        {
-            d.take();
-        }
+        gc_detach(cdata)?;
         return Ok(cdata.clone());
     }
-    let cd = CData::new(
-        me.ty.clone(),
-        me.raw_ptr(),
-        me.len,
-        Owner::Gc {
-            orig: cdata.clone().unbind(),
-            destructor: Mutex::new(Some(destructor.clone().unbind())),
-        },
-    );
-    let init = PyClassInitializer::from(cd).add_subclass(CDataGCP);
+    let me = cdata.get();
+    let owner = Owner::Gc {
+        orig: cdata.clone().unbind(),
+        destructor: Mutex::new(Some(destructor.clone().unbind())),
+    };
+    let init = PyClassInitializer::from(CData::new(me.ty.clone(), me.raw_ptr(), me.len, owner))
+        .add_subclass(CDataGCP);
     Ok(Bound::new(py, init)?.into_super())
+}
+
+/// `ffi.gc(cdata, None)`: removes the destructor of an `ffi.gc()` object.
+pub fn gc_detach(cdata: &Bound<'_, CData>) -> PyResult<()> {
+    let Owner::Gc { destructor, .. } = &cdata.get().owner else {
+        return Err(PyTypeError::new_err(
+            "Can remove destructor only on a object previously returned by ffi.gc()",
+        ));
+    };
+    let old = destructor.lock().ok().and_then(|mut d| d.take());
+    drop(old);
+    Ok(())
+}
+
+/// `gcp(cdata, destructor, size=0)`.
+#[pyfunction(name = "gcp")]
+#[pyo3(signature = (cdata, destructor, size=0))]
+fn gcp_py<'py>(
+    py: Python<'py>,
+    cdata: &Bound<'py, CData>,
+    destructor: &Bound<'py, PyAny>,
+    size: isize,
+) -> PyResult<Option<Bound<'py, CData>>> {
+    if destructor.is_none() {
+        gc_detach(cdata)?;
+        return Ok(None);
+    }
+    gcp(py, cdata, destructor, size).map(Some)
+}
+
+/// Fails unless `release()` and `with` apply to this cdata: memory from
+/// `new`, `gc`, `from_buffer` or a custom allocator.
+pub fn check_releasable(me: &CData) -> PyResult<()> {
+    match &me.owner {
+        Owner::Owned { .. } | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => {
+            Ok(())
+        }
+        _ => Err(PyValueError::new_err(
+            "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or ffi.new_allocator()() can be \
+             used with the 'with' keyword or ffi.release()",
+        )),
+    }
 }
 
 /// `ffi.release` / `release` and the end of a `with` block.
 pub fn release_cdata(cdata: &Bound<'_, CData>) -> PyResult<()> {
     let me = cdata.get();
-    match &me.owner {
-        Owner::Owned(_) | Owner::Custom { .. } | Owner::Buffer { .. } | Owner::Gc { .. } => {
-            me.release(cdata.py())
-        }
-        _ => Err(PyValueError::new_err(
-            "only 'cdata' object from ffi.new(), ffi.gc(), ffi.from_buffer() or \
-             ffi.new_allocator()() can be used with the 'with' keyword or ffi.release()",
-        )),
-    }
+    check_releasable(me)?;
+    me.release(cdata.py())
 }
 
 #[pyfunction]
@@ -1092,17 +1104,13 @@ pub fn newp_handle<'py>(
             t.cname()
         )));
     }
-    let cd = Bound::new(
-        py,
-        CData::new(
-            t.clone(),
-            std::ptr::null_mut(),
-            0,
-            Owner::Handle {
-                obj: obj.clone().unbind(),
-            },
-        ),
-    )?;
+    let owner = Owner::Handle {
+        obj: obj.clone().unbind(),
+    };
+    let init = PyClassInitializer::from(CData::new(t.clone(), std::ptr::null_mut(), 0, owner))
+        .add_subclass(CDataOwn)
+        .add_subclass(CDataOwnGC);
+    let cd: Bound<'py, CData> = Bound::new(py, init)?.into_super().into_super();
     let addr = cd.as_ptr() as usize;
     cd.get().set_ptr(addr as *mut u8);
     crate::memory::cdata::register_handle(addr);
@@ -1190,7 +1198,7 @@ fn buffer_address(
         let me = c.get();
         if !(me.ty.is_pointer() || me.ty.is_array()) {
             return Err(PyTypeError::new_err(format!(
-                "expected a pointer or array cdata, got cdata '{}'",
+                "expected a pointer or array ctype, got '{}'",
                 me.ty.cname()
             )));
         }
@@ -1200,27 +1208,28 @@ fn buffer_address(
                 "cannot use memmove() on a NULL pointer",
             ));
         }
-        if let Some(size) = me.data_size().filter(|_| me.ty.is_array())
-            && n > size
-        {
-            return Err(PyValueError::new_err(format!(
-                "memmove() of {n} bytes overflows cdata '{}' of {size} bytes",
-                me.ty.cname()
-            )));
+        // rcffi: never copy beyond memory whose end is known.
+        if let Some(end) = known_end(c) {
+            let room = end.saturating_sub(p as usize);
+            if n > room {
+                return Err(PyValueError::new_err(format!(
+                    "memmove() of {n} bytes goes beyond the end of cdata '{}' ({room} bytes)",
+                    me.ty.cname()
+                )));
+            }
         }
         return Ok((p, None));
     }
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
-            "expected a cdata or a buffer object, not str",
+            "a bytes-like object is required, not 'str'",
         ));
     }
     let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
     if writable && buf.readonly() {
-        return Err(PyTypeError::new_err(format!(
-            "'{}' is a read-only buffer",
-            obj.get_type().name()?
-        )));
+        return Err(pyo3::exceptions::PyBufferError::new_err(
+            "Object is not writable.",
+        ));
     }
     if buf.len_bytes() < n {
         return Err(PyValueError::new_err(format!(
@@ -1252,7 +1261,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(string, m)?)?;
     m.add_function(wrap_pyfunction!(unpack, m)?)?;
     m.add_function(wrap_pyfunction!(from_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(gcp, m)?)?;
+    m.add_function(wrap_pyfunction!(gcp_py, m)?)?;
     m.add_function(wrap_pyfunction!(release, m)?)?;
     m.add_function(wrap_pyfunction!(newp_handle, m)?)?;
     m.add_function(wrap_pyfunction!(from_handle, m)?)?;

@@ -1,38 +1,67 @@
-//! The Python protocol of cdata objects: indexing, fields, arithmetic,
-//! comparisons, conversions to numbers, `repr`, iteration, `with`.
+//! The Python protocol of cdata objects: indexing, slicing, fields,
+//! arithmetic, comparisons, conversions to numbers, `repr`, iteration,
+//! `with`.
+//!
+//! rcffi checks what cffi leaves to the C programmer where it can do so
+//! cheaply: NULL pointers and released memory raise instead of crashing,
+//! and writes of open arrays stop at the end of memory rcffi allocated.
 
 use std::sync::Arc;
 
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyAttributeError, PyIndexError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{
+    PyAttributeError, PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError,
+    PyValueError,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt, PySlice, PyString};
+use pyo3::types::{PyFloat, PyInt, PySlice, PyString, PyType};
 
 use crate::memory::cdata::{CData, Owner};
 use crate::memory::{convert, raw};
 use crate::types::{Field, Kind, PrimFamily, TypeRef, intern};
 
-/// What an index or a slice designates.
-enum Sel {
-    Index(isize),
-    Slice(usize, usize),
+/// A slice `[start:stop]` of an array or pointer cdata.
+struct SliceSel {
+    start: isize,
+    len: usize,
+    item: TypeRef,
 }
 
-fn item_size(t: &TypeRef, of: &TypeRef) -> PyResult<usize> {
-    t.size().filter(|_| !t.is_void()).ok_or_else(|| {
-        PyTypeError::new_err(format!(
-            "cdata '{}' points to items of unknown size",
-            of.cname()
-        ))
-    })
+fn null_deref(ty: &TypeRef) -> PyErr {
+    PyRuntimeError::new_err(format!(
+        "cannot dereference null pointer from cdata '{}'",
+        ty.cname()
+    ))
 }
 
 impl CData {
-    /// The item type and address of item `i` of an array or pointer.
-    fn item_addr(&self, i: isize) -> PyResult<(TypeRef, *mut u8)> {
-        let (item, bounded) = match &self.ty.kind {
-            Kind::Pointer(item) => (item, None),
-            Kind::Array { item, .. } => (item, self.array_len()),
+    /// The item type and address of item `i` of an array or pointer, with
+    /// cffi's checks (bounds of arrays; `new` pointers only have item 0)
+    /// and rcffi's (NULL, released memory).
+    pub fn item_addr(&self, i: isize) -> PyResult<(TypeRef, *mut u8)> {
+        let item = match &self.ty.kind {
+            Kind::Pointer(item) => {
+                if self.is_new_owner() && i != 0 {
+                    return Err(PyIndexError::new_err(format!(
+                        "cdata '{}' can only be indexed by 0",
+                        self.ty.cname()
+                    )));
+                }
+                item
+            }
+            Kind::Array { item, .. } => {
+                let n = self.array_len().unwrap_or(0);
+                if i < 0 {
+                    return Err(PyIndexError::new_err("negative index"));
+                }
+                if i as usize >= n {
+                    return Err(PyIndexError::new_err(format!(
+                        "index too large for cdata '{}' (expected {i} < {n})",
+                        self.ty.cname()
+                    )));
+                }
+                item
+            }
             _ => {
                 return Err(PyTypeError::new_err(format!(
                     "cdata of type '{}' cannot be indexed",
@@ -40,171 +69,184 @@ impl CData {
                 )));
             }
         };
-        if let Some(n) = bounded {
-            if i < 0 {
-                return Err(PyIndexError::new_err("negative index"));
-            }
-            if i as usize >= n {
-                return Err(PyIndexError::new_err(format!(
-                    "index too large for cdata '{}' (expected {i} < {n})",
+        let size = match item.size() {
+            Some(s) if !item.is_void() => s,
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "cdata '{}' points to items of unknown size",
                     self.ty.cname()
                 )));
             }
-        }
-        let size = item_size(item, &self.ty)?;
+        };
         let base = self.ptr()?;
         if base.is_null() {
-            return Err(PyRuntimeError::new_err(format!(
-                "cannot dereference null pointer from cdata '{}'",
-                self.ty.cname()
-            )));
+            return Err(null_deref(&self.ty));
         }
-        Ok((item.clone(), base.wrapping_offset(i * size as isize)))
+        Ok((
+            item.clone(),
+            base.wrapping_offset(i.wrapping_mul(size as isize)),
+        ))
     }
 
-    /// The struct type and address that `.field` acts on.
-    fn struct_target(&self) -> PyResult<Option<(TypeRef, *mut u8)>> {
-        let st = match &self.ty.kind {
-            Kind::Struct(_) => self.ty.clone(),
-            Kind::Pointer(item) if item.is_struct() => item.clone(),
-            _ => return Ok(None),
-        };
-        if st.is_opaque() {
-            return Err(PyAttributeError::new_err(format!(
-                "cdata '{}' points to an opaque type: cannot read fields",
-                self.ty.cname()
-            )));
+    /// The bounds of a slice, with cffi's checks.
+    fn slice_sel(&self, s: &Bound<'_, PySlice>) -> PyResult<SliceSel> {
+        let start = s.getattr("start")?;
+        let stop = s.getattr("stop")?;
+        if start.is_none() {
+            return Err(PyIndexError::new_err("slice start must be specified"));
         }
-        let addr = self.ptr()?;
-        if addr.is_null() {
-            return Err(PyRuntimeError::new_err(format!(
-                "cannot read fields through the null pointer '{}'",
-                self.ty.cname()
-            )));
+        if stop.is_none() {
+            return Err(PyIndexError::new_err("slice stop must be specified"));
         }
-        Ok(Some((st, addr)))
-    }
-
-    fn field<'a>(&self, st: &'a TypeRef, name: &str) -> PyResult<&'a Field> {
-        st.struct_info()
-            .and_then(|s| s.layout())
-            .and_then(|l| l.field(name))
-            .ok_or_else(|| {
-                PyAttributeError::new_err(format!(
-                    "cdata '{}' has no field '{name}'",
-                    self.ty.cname()
-                ))
-            })
-    }
-
-    /// The numeric value of a primitive cdata as a Python object.
-    fn py_value<'py>(slf: &Bound<'py, CData>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let me = slf.get();
-        match &me.ty.kind {
-            Kind::Primitive(_) | Kind::Enum(_) => {
-                let addr = me.ptr()?;
-                // SAFETY: a primitive cdata's address holds its value.
-                Ok(Some(unsafe {
-                    convert::read(slf.py(), &me.ty, addr, Some(slf))?
-                }))
-            }
-            _ => Ok(None),
+        let (a, b): (isize, isize) = (start.extract()?, stop.extract()?);
+        if !s.getattr("step")?.is_none() {
+            return Err(PyIndexError::new_err("slice with step not supported"));
         }
-    }
-
-    fn selection(&self, key: &Bound<'_, PyAny>) -> PyResult<Sel> {
-        if let Ok(s) = key.cast::<PySlice>() {
-            let start = s.getattr("start")?;
-            let stop = s.getattr("stop")?;
-            if !s.getattr("step")?.is_none() {
-                return Err(PyIndexError::new_err("slice with step not supported"));
+        if a > b {
+            return Err(PyIndexError::new_err("slice start > stop"));
+        }
+        let item = match &self.ty.kind {
+            Kind::Array { item, .. } => {
+                let n = self.array_len().unwrap_or(0);
+                if a < 0 {
+                    return Err(PyIndexError::new_err("negative index"));
+                }
+                if b as usize > n {
+                    return Err(PyIndexError::new_err(format!(
+                        "index too large (expected {b} <= {n})"
+                    )));
+                }
+                item
             }
-            if start.is_none() {
-                return Err(PyIndexError::new_err("slice start must be specified"));
-            }
-            if stop.is_none() {
-                return Err(PyIndexError::new_err("slice stop must be specified"));
-            }
-            let (a, b): (isize, isize) = (start.extract()?, stop.extract()?);
-            if a > b {
-                return Err(PyIndexError::new_err("slice start > stop"));
-            }
-            if a < 0 {
-                return Err(PyIndexError::new_err("negative index"));
-            }
-            if let Some(n) = self.array_len()
-                && b as usize > n
-            {
-                return Err(PyIndexError::new_err(format!(
-                    "index too large (expected {b} <= {n})"
-                )));
-            }
-            if self.ty.item().is_none() {
+            Kind::Pointer(item) => item,
+            _ => {
                 return Err(PyTypeError::new_err(format!(
                     "cdata of type '{}' cannot be indexed",
                     self.ty.cname()
                 )));
             }
-            return Ok(Sel::Slice(a as usize, b as usize));
+        };
+        if item.size().is_none() || item.is_void() {
+            return Err(PyTypeError::new_err(format!(
+                "cdata '{}' points to items of unknown size",
+                self.ty.cname()
+            )));
         }
-        let i: isize = key.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "cdata of type '{}' cannot be indexed with {}",
-                self.ty.cname(),
-                convert::describe(key)
-            ))
-        })?;
-        Ok(Sel::Index(i))
+        Ok(SliceSel {
+            start: a,
+            len: (b - a) as usize,
+            item: item.clone(),
+        })
+    }
+
+    /// The address of the first item of a slice.
+    fn slice_addr(&self, sel: &SliceSel) -> PyResult<*mut u8> {
+        let base = self.ptr()?;
+        if base.is_null() && (sel.len > 0 || self.ty.is_pointer()) {
+            return Err(null_deref(&self.ty));
+        }
+        let size = sel.item.size().unwrap_or(0) as isize;
+        Ok(base.wrapping_offset(sel.start.wrapping_mul(size)))
+    }
+
+    /// The struct type a `.field` access goes to (a struct or union, or a
+    /// pointer to one), if any.
+    fn struct_type(&self) -> Option<&TypeRef> {
+        match &self.ty.kind {
+            Kind::Struct(_) => Some(&self.ty),
+            Kind::Pointer(item) if item.is_struct() => Some(item),
+            _ => None,
+        }
+    }
+
+    /// The address of the struct `.field` acts on.
+    fn struct_addr(&self) -> PyResult<*mut u8> {
+        let addr = self.ptr()?;
+        if addr.is_null() {
+            return Err(PyRuntimeError::new_err(format!(
+                "cannot access fields through the null pointer '{}'",
+                self.ty.cname()
+            )));
+        }
+        Ok(addr)
+    }
+
+    /// The value of a primitive cdata as a Python object (a cdata for
+    /// `long double`).
+    fn py_value<'py>(slf: &Bound<'py, CData>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let me = slf.get();
+        if !me.ty.is_scalar() {
+            return Ok(None);
+        }
+        let addr = me.ptr()?;
+        // SAFETY: a primitive cdata's address holds its value.
+        Ok(Some(unsafe {
+            convert::read(slf.py(), &me.ty, addr, Some(slf))?
+        }))
     }
 
     /// `repr` text after the type name.
     fn repr_tail(slf: &Bound<'_, CData>) -> PyResult<String> {
         let me = slf.get();
         match &me.owner {
-            Owner::Owned(_) | Owner::Custom { .. } => {
-                return Ok(format!("owning {} bytes", me.data_size().unwrap_or(0)));
+            Owner::Owned { .. } | Owner::Custom { .. } => {
+                return Ok(format!("owning {} bytes", me.owning_size()));
             }
             Owner::Buffer { obj, .. } => {
-                let tname = obj.bind(slf.py()).get_type().fully_qualified_name()?;
-                return Ok(format!("buffer len {} from '{tname}' object", me.len));
+                if me.was_released() {
+                    return Ok("buffer RELEASED".to_owned());
+                }
+                let tname = convert::type_name(obj.bind(slf.py()));
+                return Ok(match me.array_len() {
+                    Some(n) => format!("buffer len {n} from '{tname}' object"),
+                    None => format!("buffer from '{tname}' object"),
+                });
             }
             Owner::Handle { obj } => {
                 return Ok(format!("handle to {}", obj.bind(slf.py()).repr()?));
             }
-            Owner::Borrowed { base: Some(b) } if me.ty.is_struct() => {
-                // `p[0]` of an owning `struct *`: cffi shows it as owning.
-                let b = b.get();
-                if b.owns_memory() && b.raw_ptr() == me.raw_ptr() {
-                    return Ok(format!("owning {} bytes", b.data_size().unwrap_or(0)));
+            Owner::Borrowed { .. } => {
+                // `p[0]` of the `struct *` that `new` returned: cffi shows
+                // it as the owner of the memory.
+                if let Some(p) = me.owning_pointer() {
+                    return Ok(format!("owning {} bytes", p.owning_size()));
                 }
             }
             _ => {}
         }
-        if me.ty.is_array() && me.ty.size().is_none() {
-            return Ok(format!("sliced length {}", me.len));
-        }
-        if me.is_released() {
-            return Ok("(released)".to_owned());
-        }
-        if let Some(v) = CData::py_value(slf)? {
-            let me_ty = &me.ty;
-            if let Kind::Enum(e) = &me_ty.kind {
-                let i: i128 = v.extract()?;
+        if me.ty.is_scalar() {
+            if me.is_released() {
+                return Ok("(released)".to_owned());
+            }
+            if let Kind::Enum(e) = &me.ty.kind {
+                let addr = me.ptr()?;
+                let p = me
+                    .ty
+                    .storage_primitive()
+                    .ok_or_else(|| PyTypeError::new_err("bad enum"))?;
+                // SAFETY: an enum cdata holds an integer of its base type.
+                let i = unsafe { raw::read_int(addr, p.size, p.is_signed()) };
                 return Ok(match e.name_of(i) {
                     Some(n) => format!("{i}: {n}"),
                     None => format!("{i}"),
                 });
             }
-            if me_ty
+            if me
+                .ty
                 .primitive()
                 .is_some_and(|p| p.family == PrimFamily::LongDouble)
             {
                 let addr = me.ptr()?;
                 // SAFETY: a long double cdata holds a long double.
-                let f = unsafe { raw::read_long_double(addr, me_ty.size().unwrap_or(16)) };
+                let f = unsafe { raw::read_long_double(addr, me.ty.size().unwrap_or(16)) };
                 return Ok(format_e(f));
             }
-            return Ok(v.repr()?.to_string());
+            if let Some(v) = CData::py_value(slf)? {
+                return Ok(v.repr()?.to_string());
+            }
+        }
+        if me.ty.is_array() && me.ty.size().is_none() {
+            return Ok(format!("sliced length {}", me.len));
         }
         let p = me.raw_ptr();
         Ok(if p.is_null() {
@@ -217,6 +259,16 @@ impl CData {
 
 /// C's `%LE` format: `1.500000E+00`.
 fn format_e(f: f64) -> String {
+    if f.is_nan() {
+        return "NAN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "INF".to_owned()
+        } else {
+            "-INF".to_owned()
+        };
+    }
     let s = format!("{f:.6E}");
     match s.split_once('E') {
         Some((m, e)) => {
@@ -232,11 +284,15 @@ fn format_e(f: f64) -> String {
 
 /// `repr(cdata)`.
 pub fn cdata_repr(slf: &Bound<'_, CData>) -> PyResult<String> {
-    Ok(format!(
-        "<cdata '{}' {}>",
-        slf.get().ty.cname(),
-        CData::repr_tail(slf)?
-    ))
+    let me = slf.get();
+    let amp = if me.ty.is_struct() && matches!(me.owner, Owner::Borrowed { .. }) {
+        " &"
+    } else {
+        ""
+    };
+    let tail = CData::repr_tail(slf)?;
+    let amp = if tail.starts_with("owning") { "" } else { amp };
+    Ok(format!("<cdata '{}{amp}' {tail}>", me.ty.cname()))
 }
 
 /// A borrowed cdata of `ty` at `addr`, keeping `keeper` alive.
@@ -253,88 +309,207 @@ pub fn view<'py>(
     )
 }
 
-/// The cdata that keeps `slf`'s memory alive, as a base for views on it.
-fn keeper_of(slf: &Bound<'_, CData>) -> Option<Py<CData>> {
-    CData::keeper(slf).and_then(|k| {
-        k.bind(slf.py())
-            .cast::<CData>()
-            .ok()
-            .map(|c| c.clone().unbind())
-    })
-}
-
-/// `p + n` for pointers and arrays.
-fn pointer_add<'py>(slf: &Bound<'py, CData>, n: isize) -> PyResult<Bound<'py, CData>> {
+/// `p + n` (or `p - n` with `sign == -1`) for pointers and arrays.
+fn pointer_add<'py>(
+    slf: &Bound<'py, CData>,
+    other: &Bound<'py, PyAny>,
+    sign: isize,
+) -> PyResult<Py<PyAny>> {
+    let py = slf.py();
+    let n: isize = match other.cast::<PyInt>() {
+        Ok(i) => i.extract().map_err(|_| {
+            pyo3::exceptions::PyOverflowError::new_err(
+                "Python int too large to convert to C ssize_t",
+            )
+        })?,
+        Err(_) => {
+            let n = other.call_method0("__index__").map_err(|e| {
+                if other.hasattr("__index__").unwrap_or(false) {
+                    e
+                } else {
+                    PyTypeError::new_err(format!(
+                        "'{}' object cannot be interpreted as an integer",
+                        convert::type_name(other)
+                    ))
+                }
+            })?;
+            n.extract().map_err(|_| {
+                pyo3::exceptions::PyOverflowError::new_err(
+                    "Python int too large to convert to C ssize_t",
+                )
+            })?
+        }
+    };
     let me = slf.get();
     let item = match &me.ty.kind {
         Kind::Pointer(i) | Kind::Array { item: i, .. } => i.clone(),
         _ => {
             return Err(PyTypeError::new_err(format!(
-                "cannot add a number to cdata '{}'",
+                "cannot add a cdata '{}' and a number",
                 me.ty.cname()
             )));
         }
     };
-    let size = if item.is_void() {
-        1
-    } else {
-        item_size(&item, &me.ty)?
+    let size = match item.size() {
+        Some(s) => s,
+        None if item.is_void() => 1,
+        None => {
+            return Err(PyTypeError::new_err(format!(
+                "ctype '{}' points to items of unknown size",
+                me.ty.cname()
+            )));
+        }
     };
-    let addr = me.ptr()?.wrapping_offset(n.wrapping_mul(size as isize));
+    let addr = me
+        .ptr()?
+        .wrapping_offset(n.wrapping_mul(sign).wrapping_mul(size as isize));
     let ty = if me.ty.is_array() {
         intern::pointer(&item)
     } else {
         me.ty.clone()
     };
-    view(slf.py(), ty, addr, 0, keeper_of(slf))
+    Ok(view(py, ty, addr, 0, CData::keeper_cdata(slf))?
+        .into_any()
+        .unbind())
+}
+
+/// Which message a failed attribute lookup gives.
+enum AttrMsg {
+    NoAttribute,
+    NoField,
+    OpaqueRead,
+    OpaqueWrite,
+}
+
+fn attr_error(me: &CData, msg: AttrMsg, name: &str) -> PyErr {
+    let t = me.ty.cname();
+    PyAttributeError::new_err(match msg {
+        AttrMsg::NoAttribute => format!("cdata '{t}' has no attribute '{name}'"),
+        AttrMsg::NoField => format!("cdata '{t}' has no field '{name}'"),
+        AttrMsg::OpaqueRead => format!("cdata '{t}' points to an opaque type: cannot read fields"),
+        AttrMsg::OpaqueWrite => {
+            format!("cdata '{t}' points to an opaque type: cannot write fields")
+        }
+    })
+}
+
+/// The field called `name` of the struct `.name` goes to; `Err` says
+/// which message to give if the name is no attribute either.
+fn find_field<'a>(me: &'a CData, name: &str, write: bool) -> Result<&'a Field, AttrMsg> {
+    let Some(st) = me.struct_type() else {
+        return Err(AttrMsg::NoAttribute);
+    };
+    match st.struct_info().and_then(|s| s.layout()) {
+        Some(l) => l.field(name).ok_or(AttrMsg::NoField),
+        None if write => Err(AttrMsg::OpaqueWrite),
+        None => Err(AttrMsg::OpaqueRead),
+    }
+}
+
+/// Compares two addresses.
+fn compare_addr(a: usize, b: usize, op: CompareOp) -> bool {
+    match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
+        CompareOp::Lt => a < b,
+        CompareOp::Le => a <= b,
+        CompareOp::Gt => a > b,
+        CompareOp::Ge => a >= b,
+    }
+}
+
+/// The Python value a primitive cdata compares as.
+fn compare_value<'py>(c: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
+    match CData::py_value(c)? {
+        Some(v) if !v.is_instance_of::<CData>() => Ok(v),
+        _ => Err(PyNotImplementedError::new_err(format!(
+            "cannot use <cdata '{}'> in a comparison",
+            c.get().ty.cname()
+        ))),
+    }
+}
+
+/// The hash of an address (CPython's pointer hash: rotated by 4 bits).
+fn hash_pointer(p: usize) -> isize {
+    let h = p.rotate_right(4) as isize;
+    if h == -1 { -2 } else { h }
 }
 
 #[pymethods]
 impl CData {
+    /// cdata types cannot be subclassed in Python (as in cffi).
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __init_subclass__(
+        cls: &Bound<'_, PyType>,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<()> {
+        let base = cls
+            .getattr("__mro__")
+            .ok()
+            .and_then(|m| m.get_item(1).ok())
+            .and_then(|b| b.getattr("__qualname__").ok())
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "_CDataBase".to_owned());
+        Err(PyTypeError::new_err(format!(
+            "type '_cffi_backend.{base}' is not an acceptable base type"
+        )))
+    }
+
     fn __repr__(slf: &Bound<'_, CData>) -> PyResult<String> {
         cdata_repr(slf)
     }
 
     fn __bool__(slf: &Bound<'_, CData>) -> PyResult<bool> {
         let me = slf.get();
-        match &me.ty.kind {
-            Kind::Primitive(p) => {
+        match me.ty.storage_primitive() {
+            Some(p) => {
                 let addr = me.ptr()?;
                 // SAFETY: a primitive cdata's address holds its value.
-                Ok(unsafe { convert::read_primitive_f64(p, addr) } != 0.0)
+                Ok(unsafe {
+                    match p.family {
+                        PrimFamily::Complex => {
+                            let half = p.size / 2;
+                            raw::read_float(addr, half) != 0.0
+                                || raw::read_float(addr.add(half), half) != 0.0
+                        }
+                        PrimFamily::Float | PrimFamily::LongDouble => {
+                            convert::read_primitive_f64(p, addr) != 0.0
+                        }
+                        _ => raw::read_int(addr, p.size, false) != 0,
+                    }
+                })
             }
-            Kind::Enum(_) => {
-                Ok(CData::py_value(slf)?.is_some_and(|v| v.is_truthy().unwrap_or(true)))
-            }
-            Kind::Pointer(_) | Kind::Function(_) => Ok(!me.raw_ptr().is_null()),
-            _ => Ok(true),
+            None => Ok(!me.raw_ptr().is_null()),
         }
     }
 
     fn __int__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
+        let py = slf.py();
         if let Some(p) = me.ty.storage_primitive() {
             let addr = me.ptr()?;
             return match p.family {
-                PrimFamily::Char | PrimFamily::Char16 | PrimFamily::Char32 => {
-                    // SAFETY: the cdata holds a character of p.size bytes.
-                    let v = unsafe { raw::read_int(addr, p.size, false) };
-                    Ok(v.into_pyobject(slf.py())?.into_any())
+                PrimFamily::Char | PrimFamily::Char16 | PrimFamily::Char32 | PrimFamily::Bool => {
+                    // SAFETY: the cdata holds a value of p.size bytes.
+                    let v = unsafe { raw::read_int(addr, p.size, p.reads_signed()) };
+                    Ok(v.into_pyobject(py)?.into_any())
+                }
+                PrimFamily::Signed | PrimFamily::Unsigned => {
+                    // SAFETY: the cdata holds an integer.
+                    let v = unsafe { raw::read_int(addr, p.size, p.is_signed()) };
+                    Ok(v.into_pyobject(py)?.into_any())
                 }
                 PrimFamily::Float | PrimFamily::LongDouble => {
                     // SAFETY: the cdata holds a float.
                     let f = unsafe { convert::read_primitive_f64(p, addr) };
-                    Ok(PyFloat::new(slf.py(), f).call_method0("__int__")?)
+                    Ok(PyFloat::new(py, f).call_method0("__int__")?)
                 }
                 PrimFamily::Complex => Err(PyTypeError::new_err(format!(
                     "int() not supported on cdata '{}'",
                     me.ty.cname()
                 ))),
-                PrimFamily::Bool | PrimFamily::Signed | PrimFamily::Unsigned => {
-                    // SAFETY: the cdata holds an integer.
-                    let v = unsafe { raw::read_int(addr, p.size, p.is_signed()) };
-                    Ok(v.into_pyobject(slf.py())?.into_any())
-                }
             };
         }
         Err(PyTypeError::new_err(format!(
@@ -343,44 +518,13 @@ impl CData {
         )))
     }
 
-    fn __index__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
-        let me = slf.get();
-        match me.ty.storage_primitive() {
-            Some(p) if p.is_integer() => CData::__int__(slf),
-            _ => Err(PyTypeError::new_err(format!(
-                "'{}' cdata cannot be interpreted as an integer",
-                me.ty.cname()
-            ))),
-        }
-    }
-
     fn __float__(slf: &Bound<'_, CData>) -> PyResult<f64> {
-        let me = slf.get();
-        match me.ty.primitive() {
-            Some(p) if p.is_float() => {
-                let addr = me.ptr()?;
-                // SAFETY: the cdata holds a float.
-                Ok(unsafe { convert::read_primitive_f64(p, addr) })
-            }
-            _ => Err(PyTypeError::new_err(format!(
-                "float() not supported on cdata '{}'",
-                me.ty.cname()
-            ))),
-        }
+        convert::as_float(slf.as_any())
     }
 
     fn __complex__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, PyAny>> {
-        let me = slf.get();
-        match me.ty.primitive() {
-            Some(p) if p.is_float() || p.family == PrimFamily::Complex => {
-                let (re, im) = convert::as_complex(slf.as_any())?;
-                Ok(pyo3::types::PyComplex::from_doubles(slf.py(), re, im).into_any())
-            }
-            _ => Err(PyTypeError::new_err(format!(
-                "complex() not supported on cdata '{}'",
-                me.ty.cname()
-            ))),
-        }
+        let (re, im) = convert::as_complex(slf.as_any())?;
+        Ok(pyo3::types::PyComplex::from_doubles(slf.py(), re, im).into_any())
     }
 
     fn __len__(&self) -> PyResult<usize> {
@@ -394,23 +538,23 @@ impl CData {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
-        match me.selection(key)? {
-            Sel::Index(i) => {
-                let (item, addr) = me.item_addr(i)?;
-                // SAFETY: item_addr checked the bounds (for arrays) and NULL.
-                unsafe { convert::read(slf.py(), &item, addr, Some(slf)) }
-            }
-            Sel::Slice(a, b) => {
-                let item = me.ty.item().cloned().unwrap_or_else(intern::void);
-                let addr = if b > a {
-                    me.item_addr(a as isize)?.1
-                } else {
-                    me.ptr()?
-                };
-                let ty = intern::array(&item, None);
-                Ok(view(slf.py(), ty, addr, b - a, Some(slf.clone().unbind()))?.into_any())
-            }
+        if let Ok(s) = key.cast::<PySlice>() {
+            let sel = me.slice_sel(s)?;
+            let addr = me.slice_addr(&sel)?;
+            let ty = intern::array(&sel.item, None);
+            return Ok(view(slf.py(), ty, addr, sel.len, CData::keeper_cdata(slf))?.into_any());
         }
+        let i = index_of(key)?;
+        let (item, addr) = me.item_addr(i)?;
+        if item.is_struct() && me.is_new_owner() && me.ty.is_pointer() {
+            // cffi gives the struct the memory-owning class.
+            let cd = CData::struct_of_owner(item, addr, slf.clone().unbind());
+            let init = PyClassInitializer::from(cd).add_subclass(crate::memory::cdata::CDataOwn);
+            return Ok(Bound::new(slf.py(), init)?.into_any());
+        }
+        // SAFETY: item_addr checked the bounds (of arrays and of `new`
+        // pointers), NULL and release.
+        unsafe { convert::read(slf.py(), &item, addr, Some(slf)) }
     }
 
     fn __setitem__(
@@ -420,56 +564,20 @@ impl CData {
     ) -> PyResult<()> {
         let me = slf.get();
         let container = CData::container(slf);
-        match me.selection(key)? {
-            Sel::Index(i) => {
-                let (item, addr) = me.item_addr(i)?;
-                // SAFETY: item_addr checked the bounds (for arrays) and NULL.
-                unsafe { convert::write(&item, addr, value, container.as_ref()) }
-            }
-            Sel::Slice(a, b) => {
-                let item = me.ty.item().cloned().unwrap_or_else(intern::void);
-                let n = b - a;
-                if n == 0 {
-                    return Ok(());
-                }
-                let start = me.item_addr(a as isize)?.1;
-                let ty = intern::array(&item, Some(n));
-                // Same-typed arrays of any length copy as a block.
-                if let Ok(src) = value.cast::<CData>() {
-                    let s = src.get();
-                    if s.ty.item().is_some_and(|i| Arc::ptr_eq(i, &item)) && s.array_len().is_some()
-                    {
-                        let got = s.array_len().unwrap_or(0);
-                        if got != n {
-                            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                                "need a cdata of length {n}, got {got}"
-                            )));
-                        }
-                        let size = item.size().unwrap_or(0) * n;
-                        // SAFETY: both ranges hold n items of this type.
-                        unsafe { raw::copy(start, s.ptr()?, size) };
-                        return Ok(());
-                    }
-                }
-                let len = value.len().ok();
-                if let Some(l) = len
-                    && l != n
-                    && !value.is_instance_of::<PyString>()
-                {
-                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                        "need a sequence of length {n}, got {l}"
-                    )));
-                }
-                let items: Vec<Bound<'_, PyAny>> = value.try_iter()?.collect::<PyResult<_>>()?;
-                let size = item.size().unwrap_or(0);
-                for (i, x) in items.iter().enumerate() {
-                    // SAFETY: i < n items from start lie within the target.
-                    unsafe { convert::write(&item, start.add(i * size), x, container.as_ref())? };
-                }
-                let _ = ty;
-                Ok(())
-            }
+        if let Ok(s) = key.cast::<PySlice>() {
+            return set_slice(slf, s, value);
         }
+        let i = index_of(key)?;
+        let (item, addr) = me.item_addr(i)?;
+        // SAFETY: item_addr checked the bounds (of arrays and of `new`
+        // pointers), NULL and release.
+        unsafe { convert::write(&item, addr, value, container.as_ref()) }
+    }
+
+    fn __delitem__(&self, _key: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "'del x[n]' not supported for cdata objects",
+        ))
     }
 
     fn __getattribute__<'py>(
@@ -477,37 +585,26 @@ impl CData {
         name: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.get();
-        if let Some((st, addr)) = me.struct_target()? {
-            let key = name.to_cow()?;
-            if let Some(f) = st
-                .struct_info()
-                .and_then(|s| s.layout())
-                .and_then(|l| l.field(&key))
-            {
-                // SAFETY: the field lies inside the struct at addr.
-                return unsafe { read_field(slf, f, addr) };
-            }
-            if !key.starts_with("__") {
-                return Err(PyAttributeError::new_err(format!(
-                    "cdata '{}' has no field '{key}'",
-                    me.ty.cname()
-                )));
-            }
+        if let Ok(key) = name.to_str()
+            && let Ok(f) = find_field(me, key, false)
+        {
+            let addr = me.struct_addr()?;
+            // SAFETY: the field lies inside the live struct at addr.
+            return unsafe { read_field(slf, f, addr) };
         }
-        let key = name.to_cow()?;
-        if key == "__name__" {
+        if let Ok("__name__") = name.to_str() {
             return Ok(PyString::new(slf.py(), "<cdata>").into_any());
         }
-        match crate::python::capi::generic_getattr(slf.as_any(), name) {
-            Ok(v) => Ok(v),
-            Err(e) if e.is_instance_of::<PyAttributeError>(slf.py()) => {
-                Err(PyAttributeError::new_err(format!(
-                    "cdata '{}' has no attribute '{key}'",
-                    me.ty.cname()
-                )))
-            }
-            Err(e) => Err(e),
-        }
+        crate::python::capi::generic_getattr(slf.as_any(), name)
+    }
+
+    /// Called when no field nor attribute has this name: cffi's message.
+    fn __getattr__(&self, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        let key = name.to_string_lossy();
+        Err(match find_field(self, &key, false) {
+            Ok(_) => PyAttributeError::new_err(key.to_string()),
+            Err(m) => attr_error(self, m, &key),
+        })
     }
 
     fn __setattr__(
@@ -516,26 +613,29 @@ impl CData {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let me = slf.get();
-        let key = name.to_cow()?;
-        if let Some((st, addr)) = me.struct_target()? {
-            let f = me.field(&st, &key)?;
-            let container = CData::container(slf);
-            // SAFETY: the field lies inside the struct at addr.
-            return unsafe { convert::write_field(f, addr, value, container.as_ref()) };
+        let key = name.to_str()?;
+        match find_field(me, key, true) {
+            Ok(f) => {
+                let addr = me.struct_addr()?;
+                let container = CData::container(slf);
+                // SAFETY: the field lies inside the live struct at addr;
+                // open arrays are bounded by the container's memory.
+                unsafe { convert::write_field(f, addr, value, container.as_ref()) }
+            }
+            Err(m) => Err(attr_error(me, m, key)),
         }
-        Err(PyAttributeError::new_err(format!(
-            "cdata '{}' has no attribute '{key}'",
-            me.ty.cname()
-        )))
     }
 
-    fn __dir__(&self) -> PyResult<Vec<String>> {
-        let st = match &self.ty.kind {
-            Kind::Struct(_) => Some(&self.ty),
-            Kind::Pointer(i) if i.is_struct() => Some(i),
-            _ => None,
-        };
-        Ok(st
+    fn __delattr__(&self, name: &Bound<'_, PyString>) -> PyResult<()> {
+        let key = name.to_str()?;
+        match find_field(self, key, true) {
+            Ok(_) => Err(PyAttributeError::new_err("cannot delete struct field")),
+            Err(m) => Err(attr_error(self, m, key)),
+        }
+    }
+
+    fn __dir__(&self) -> Vec<String> {
+        self.struct_type()
             .and_then(|s| s.struct_info())
             .and_then(|s| s.layout())
             .map(|l| {
@@ -545,17 +645,11 @@ impl CData {
                     .map(|f| f.name.clone())
                     .collect()
             })
-            .unwrap_or_default())
+            .unwrap_or_default()
     }
 
     fn __add__<'py>(slf: &Bound<'py, CData>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        let Ok(n) = other.extract::<isize>() else {
-            return Ok(slf.py().NotImplemented());
-        };
-        if other.is_instance_of::<CData>() {
-            return Ok(slf.py().NotImplemented());
-        }
-        Ok(pointer_add(slf, n)?.into_any().unbind())
+        pointer_add(slf, other, 1)
     }
 
     fn __radd__<'py>(slf: &Bound<'py, CData>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
@@ -564,38 +658,38 @@ impl CData {
 
     fn __sub__<'py>(slf: &Bound<'py, CData>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
         let me = slf.get();
-        if let Ok(o) = other.cast::<CData>() {
-            let ot = &o.get().ty;
-            let (Some(a), Some(b)) = (me.ty.item(), ot.item()) else {
-                return Err(PyTypeError::new_err(format!(
-                    "cannot subtract cdata '{}' and cdata '{}'",
-                    me.ty.cname(),
-                    ot.cname()
-                )));
-            };
-            if !Arc::ptr_eq(a, b) {
-                return Err(PyTypeError::new_err(format!(
-                    "cannot subtract cdata '{}' and cdata '{}'",
-                    me.ty.cname(),
-                    ot.cname()
-                )));
-            }
-            let size = if a.is_void() {
-                1
-            } else {
-                item_size(a, &me.ty)?
-            } as isize;
-            let diff = (me.ptr()? as isize).wrapping_sub(o.get().ptr()? as isize);
-            return Ok(diff
-                .div_euclid(size)
-                .into_pyobject(slf.py())?
-                .into_any()
-                .unbind());
-        }
-        let Ok(n) = other.extract::<isize>() else {
-            return Ok(slf.py().NotImplemented());
+        let Ok(o) = other.cast::<CData>() else {
+            return pointer_add(slf, other, -1);
         };
-        Ok(pointer_add(slf, n.wrapping_neg())?.into_any().unbind())
+        let them = o.get();
+        // `ptr - array` is allowed: the array decays to a pointer.
+        let ot = match &them.ty.kind {
+            Kind::Array { item, .. } => intern::pointer(item),
+            _ => them.ty.clone(),
+        };
+        let item_ok = match &ot.kind {
+            Kind::Pointer(i) => i.size().is_some() || i.is_void(),
+            _ => false,
+        };
+        if !Arc::ptr_eq(&ot, &me.ty) || !item_ok {
+            return Err(PyTypeError::new_err(format!(
+                "cannot subtract cdata '{}' and cdata '{}'",
+                me.ty.cname(),
+                ot.cname()
+            )));
+        }
+        let size = ot.item().and_then(|i| i.size()).unwrap_or(1).max(1) as isize;
+        let diff = (me.ptr()? as isize).wrapping_sub(them.ptr()? as isize);
+        if size > 1 && diff % size != 0 {
+            return Err(PyValueError::new_err(
+                "pointer subtraction: the distance between the two pointers is not a multiple of the item size",
+            ));
+        }
+        Ok((diff / size).into_pyobject(slf.py())?.into_any().unbind())
+    }
+
+    fn __rsub__<'py>(slf: &Bound<'py, CData>, _other: &Bound<'py, PyAny>) -> Py<PyAny> {
+        slf.py().NotImplemented()
     }
 
     fn __richcmp__<'py>(
@@ -605,42 +699,32 @@ impl CData {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        let mine = CData::py_value(slf)?;
-        if let Some(v) = mine {
-            // Primitive cdata compare by value, with numbers or other cdata.
-            let theirs = match other.cast::<CData>() {
-                Ok(o) => match CData::py_value(o)? {
-                    Some(x) => x,
-                    None => return Ok(py.NotImplemented()),
-                },
-                Err(_) => other.clone(),
-            };
-            return Ok(v.rich_compare(theirs, op)?.unbind());
+        let other_cd = other.cast::<CData>().ok();
+        let v_is_ptr = !me.ty.is_scalar();
+        let w_is_ptr = other_cd.is_some_and(|o| !o.get().ty.is_scalar());
+        if v_is_ptr && w_is_ptr {
+            let o = other_cd.map_or(0, |o| o.get().raw_ptr() as usize);
+            let r = compare_addr(me.raw_ptr() as usize, o, op);
+            return Ok(r.into_pyobject(py)?.to_owned().into_any().unbind());
         }
-        let Ok(o) = other.cast::<CData>() else {
-            return Ok(py.NotImplemented());
-        };
-        if o.get().ty.is_scalar() {
+        if v_is_ptr || w_is_ptr {
             return Ok(py.NotImplemented());
         }
-        let (a, b) = (me.raw_ptr() as usize, o.get().raw_ptr() as usize);
-        let r = match op {
-            CompareOp::Eq => a == b,
-            CompareOp::Ne => a != b,
-            CompareOp::Lt => a < b,
-            CompareOp::Le => a <= b,
-            CompareOp::Gt => a > b,
-            CompareOp::Ge => a >= b,
+        let a = compare_value(slf)?;
+        let b = match other_cd {
+            Some(o) => compare_value(o)?,
+            None => other.clone(),
         };
-        Ok(r.into_pyobject(py)?.to_owned().into_any().unbind())
+        Ok(a.rich_compare(b, op)?.unbind())
     }
 
     fn __hash__(slf: &Bound<'_, CData>) -> PyResult<isize> {
-        if let Some(v) = CData::py_value(slf)? {
+        if let Some(v) = CData::py_value(slf)?
+            && !v.is_instance_of::<CData>()
+        {
             return v.hash();
         }
-        let p = slf.get().raw_ptr() as usize;
-        PyInt::new(slf.py(), p).hash()
+        Ok(hash_pointer(slf.get().raw_ptr() as usize))
     }
 
     fn __iter__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, CDataIter>> {
@@ -677,8 +761,9 @@ impl CData {
         self.clear_refs();
     }
 
-    fn __enter__<'py>(slf: &Bound<'py, CData>) -> Bound<'py, CData> {
-        slf.clone()
+    fn __enter__<'py>(slf: &Bound<'py, CData>) -> PyResult<Bound<'py, CData>> {
+        crate::python::backend::check_releasable(slf.get())?;
+        Ok(slf.clone())
     }
 
     #[pyo3(signature = (*_args))]
@@ -686,6 +771,92 @@ impl CData {
         crate::python::backend::release_cdata(slf)?;
         Ok(false)
     }
+}
+
+/// An index as cffi takes it (`__index__`, IndexError when too large).
+fn index_of(key: &Bound<'_, PyAny>) -> PyResult<isize> {
+    if let Ok(i) = key.cast::<PyInt>() {
+        return i
+            .extract::<isize>()
+            .map_err(|_| PyIndexError::new_err("cannot fit 'int' into an index-sized integer"));
+    }
+    if key.hasattr("__index__")? && !key.is_instance_of::<PyFloat>() {
+        let i = key.call_method0("__index__")?;
+        return index_of(&i);
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object cannot be interpreted as an integer",
+        convert::type_name(key)
+    )))
+}
+
+/// `p[a:b] = value`, with cffi's rules: a same-typed array of the right
+/// length is copied; `bytes`/`bytearray` go into `char` slices; anything
+/// else is iterated, item by item.
+fn set_slice(
+    slf: &Bound<'_, CData>,
+    s: &Bound<'_, PySlice>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let me = slf.get();
+    let sel = me.slice_sel(s)?;
+    let start = me.slice_addr(&sel)?;
+    let isz = sel.item.size().unwrap_or(0);
+    let n = sel.len;
+    if let Ok(src) = value.cast::<CData>() {
+        let s = src.get();
+        if s.ty.is_array()
+            && s.ty.item().is_some_and(|i| Arc::ptr_eq(i, &sel.item))
+            && s.array_len() == Some(n)
+        {
+            let from = s.ptr()?;
+            // SAFETY: both ranges hold n items of this type.
+            unsafe { raw::copy(start, from, n * isz) };
+            return Ok(());
+        }
+    }
+    if sel
+        .item
+        .primitive()
+        .is_some_and(|p| p.family == PrimFamily::Char)
+        && let Some(bytes) = convert::bytes_like(value)
+    {
+        if bytes.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "need a string of length {n}, got {}",
+                bytes.len()
+            )));
+        }
+        // SAFETY: the slice holds n bytes.
+        unsafe { raw::copy(start, bytes.as_ptr(), n) };
+        return Ok(());
+    }
+    let container = CData::container(slf);
+    let mut it = value.try_iter()?;
+    for i in 0..n {
+        let Some(x) = it.next() else {
+            return Err(PyValueError::new_err(format!(
+                "need {n} values to unpack, got {i}"
+            )));
+        };
+        // SAFETY: item i < n of the slice, checked against the array's
+        // length (pointers: the caller's business, as in C).
+        unsafe { convert::write(&sel.item, start.add(i * isz), &x?, container.as_ref())? };
+    }
+    if let Some(extra) = it.next() {
+        extra?;
+        return Err(PyValueError::new_err(format!(
+            "got more than {n} values to unpack"
+        )));
+    }
+    Ok(())
+}
+
+/// The number of items of the open array field `f` that the memory of
+/// `slf` holds, when rcffi allocated it (`None` otherwise).
+fn open_field_len(slf: &CData, f: &Field, item_size: usize) -> Option<usize> {
+    let total = slf.var_byte_size()?;
+    Some(total.saturating_sub(f.offset) / item_size.max(1))
 }
 
 /// Reads field `f` of the struct at `addr`, for the cdata `slf`.
@@ -705,16 +876,19 @@ pub unsafe fn read_field<'py>(
             convert::read_bitfield(slf.py(), f, faddr, shift, bits)
         },
         _ => {
-            if let Kind::Array { len: None, item } = &f.ty.kind {
-                // A flexible array member: its length is what the owning
-                // allocation leaves room for.
-                let me = slf.get();
-                let total = me.data_size().unwrap_or(0);
-                let isz = item.size().unwrap_or(1).max(1);
-                let n = total.saturating_sub(f.offset) / isz;
-                return Ok(
-                    view(slf.py(), f.ty.clone(), faddr, n, Some(slf.clone().unbind()))?.into_any(),
-                );
+            if let Kind::Array { len, item } = &f.ty.kind
+                && matches!(len, None | Some(0))
+            {
+                // `T x[]` or `T x[0]`: the items are counted from the
+                // allocation if rcffi made it for this struct; otherwise
+                // the field reads as a `T *`.
+                let keeper = CData::keeper_cdata(slf);
+                if len.is_none()
+                    && let Some(n) = open_field_len(slf.get(), f, item.size().unwrap_or(1))
+                {
+                    return Ok(view(slf.py(), f.ty.clone(), faddr, n, keeper)?.into_any());
+                }
+                return Ok(view(slf.py(), intern::pointer(item), faddr, 0, keeper)?.into_any());
             }
             // SAFETY: the field lies within the struct.
             unsafe { convert::read(slf.py(), &f.ty, faddr, Some(slf)) }

@@ -187,9 +187,21 @@ impl PyCField {
         self.f.offset
     }
 
+    /// The bit position of a bitfield; -1 for other fields, -2 for
+    /// `T x[]` and `T x[0]` (cffi's `BS_EMPTY_ARRAY`).
     #[getter]
     fn bitshift(&self) -> i64 {
-        self.f.bitshift.map_or(-1, i64::from)
+        match (&self.f.ty.kind, self.f.bitshift) {
+            (_, Some(b)) => i64::from(b),
+            (
+                Kind::Array {
+                    len: None | Some(0),
+                    ..
+                },
+                None,
+            ) => -2,
+            _ => -1,
+        }
     }
 
     #[getter]

@@ -249,8 +249,13 @@ impl FfiCore {
         cdata: &Bound<'py, CData>,
         destructor: &Bound<'py, PyAny>,
         size: isize,
-    ) -> PyResult<Bound<'py, CData>> {
-        backend::gcp(py, cdata, destructor, size)
+    ) -> PyResult<Option<Bound<'py, CData>>> {
+        if destructor.is_none() {
+            // `ffi.gc(p, None)` removes the destructor of an ffi.gc() object.
+            backend::gc_detach(cdata)?;
+            return Ok(None);
+        }
+        backend::gcp(py, cdata, destructor, size).map(Some)
     }
 
     fn release(&self, cdata: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -3,6 +3,7 @@
 
 pub mod apispec;
 pub mod backend;
+pub mod buffer;
 pub mod call_py;
 pub mod capi;
 pub mod cdata_py;
@@ -26,6 +27,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     m.add_class::<CDataFromBuf>()?;
     m.add_class::<CDataGCP>()?;
     m.add_class::<cdata_py::CDataIter>()?;
+    m.add_class::<buffer::MiniBuffer>()?;
     m.add_class::<ffi::FfiCore>()?;
     m.add("FFI_DEFAULT_ABI", crate::types::ABI_DEFAULT)?;
     m.add("FFI_CDECL", crate::types::ABI_DEFAULT)?;

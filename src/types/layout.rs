@@ -110,13 +110,21 @@ pub struct Layout {
     pub by_name: HashMap<String, usize>,
     pub size: usize,
     pub align: usize,
-    /// The last field is a flexible array member (`T x[];`).
+    /// A field is an open array (`T x[];`): normally the last one, but
+    /// fields with an imposed offset may follow it.
     pub has_flexible_array: bool,
+    /// The struct has an open array, directly or in a nested struct
+    /// (cffi's `CT_WITH_VAR_ARRAY`): `new` sizes it from the initializer.
+    pub has_var_array: bool,
     pub is_packed: bool,
 }
 
 impl Layout {
     pub fn field(&self, name: &str) -> Option<&Field> {
+        // Small structs: comparing a few short names beats hashing one.
+        if self.fields.len() <= 8 {
+            return self.fields.iter().find(|f| f.name == name);
+        }
         self.by_name.get(name).map(|&i| &self.fields[i])
     }
 }
@@ -159,20 +167,30 @@ fn round_up(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align
 }
 
+fn round_up_bits(n: u128, align: usize) -> u128 {
+    n.div_ceil(align as u128) * align as u128
+}
+
+fn too_large(struct_name: &str) -> LayoutError {
+    LayoutError::new(format!("'{struct_name}' is too large"))
+}
+
 struct Builder<'a> {
     struct_name: &'a str,
     opts: StructOptions,
     is_union: bool,
     fields: Vec<Field>,
     by_name: HashMap<String, usize>,
-    /// Current position in bits.
-    bitpos: usize,
+    /// Current position in bits (u128: a struct may be `isize::MAX`
+    /// bytes long, which does not fit in a usize once counted in bits).
+    bitpos: u128,
     /// End of the largest union member / of the struct so far, in bits.
-    end_bits: usize,
+    end_bits: u128,
     align: usize,
     /// MSVC: the unit of the previous bitfield (offset, size, bits used).
     msvc_unit: Option<(usize, usize, usize)>,
     first_member: bool,
+    has_var_array: bool,
 }
 
 impl Builder<'_> {
@@ -239,12 +257,21 @@ impl Builder<'_> {
                 )));
             }
         };
-        if flexible && !is_last {
+        // An open array must be last, unless its position is imposed.
+        if flexible && ((!is_last && decl.offset.is_none()) || decl.bitsize.is_some()) {
             return Err(LayoutError::new(format!(
-                "field '{}' has ctype '{}' of unknown size, and is not the last field",
+                "field '{}' has ctype '{}' of unknown size",
                 self.qualified(&decl.name),
                 ty.cname()
             )));
+        }
+        if flexible
+            || ty
+                .struct_info()
+                .and_then(|s| s.layout())
+                .is_some_and(|l| l.has_var_array)
+        {
+            self.has_var_array = true;
         }
         match decl.bitsize {
             None => self.add_plain(decl, size),
@@ -258,11 +285,16 @@ impl Builder<'_> {
         let align = self.field_align(&decl.ty);
         let offset = match decl.offset {
             Some(o) => o,
-            None => round_up(self.bitpos.div_ceil(8), align),
+            None => {
+                let byte = usize::try_from(self.bitpos.div_ceil(8))
+                    .map_err(|_| too_large(self.struct_name))?;
+                byte.checked_next_multiple_of(align)
+                    .ok_or_else(|| too_large(self.struct_name))?
+            }
         };
         self.align = self.align.max(align);
         self.msvc_unit = None;
-        self.bitpos = (offset + size) * 8;
+        self.bitpos = (offset as u128 + size as u128) * 8;
         let flags = self.flags();
         let anonymous_aggregate = decl.name.is_empty() && decl.ty.is_struct();
         if anonymous_aggregate {
@@ -325,15 +357,17 @@ impl Builder<'_> {
                 if bits == 0 {
                     // `:0` aligns to the type's own alignment, whatever the
                     // packing.
-                    self.bitpos = round_up(self.bitpos, natural * 8);
+                    self.bitpos = round_up_bits(self.bitpos, natural * 8);
                     if arm {
                         self.align = self.align.max(natural_align);
                     }
                     return Ok(());
                 }
                 let relaxed = self.opts.packed || self.opts.pack > 0;
-                let mut start = self.bitpos / 8 / natural_align * natural_align;
-                if self.bitpos - start * 8 + bits > size * 8 {
+                let pos =
+                    usize::try_from(self.bitpos / 8).map_err(|_| too_large(self.struct_name))?;
+                let mut start = pos / natural_align * natural_align;
+                if (self.bitpos - start as u128 * 8) as usize + bits > size * 8 {
                     if self.opts.packed {
                         return Err(LayoutError::not_implemented(format!(
                             "with 'packed', gcc would compile field '{name}' to reuse some \
@@ -343,23 +377,24 @@ impl Builder<'_> {
                     if relaxed {
                         // Under `#pragma pack`, gcc never moves a bitfield:
                         // it is read from the byte where it starts.
-                        start = self.bitpos / 8;
+                        start = pos;
                     } else {
-                        self.bitpos = round_up(self.bitpos, natural_align * 8);
-                        start = self.bitpos / 8;
+                        self.bitpos = round_up_bits(self.bitpos, natural_align * 8);
+                        start = usize::try_from(self.bitpos / 8)
+                            .map_err(|_| too_large(self.struct_name))?;
                     }
                 }
                 if named || arm {
                     self.align = self.align.max(natural_align);
                 }
-                let shift = self.bitpos - start * 8;
-                self.bitpos += bits;
+                let shift = (self.bitpos - start as u128 * 8) as usize;
+                self.bitpos += bits as u128;
                 (start, shift)
             }
             BitfieldRules::Msvc => {
                 if bits == 0 {
                     if self.msvc_unit.take().is_some() {
-                        self.bitpos = round_up(self.bitpos, natural_align * 8);
+                        self.bitpos = round_up_bits(self.bitpos, natural_align * 8);
                     }
                     return Ok(());
                 }
@@ -370,8 +405,10 @@ impl Builder<'_> {
                         (off, used)
                     }
                     _ => {
-                        let off = round_up(self.bitpos.div_ceil(8), natural_align);
-                        self.bitpos = (off + size) * 8;
+                        let byte = usize::try_from(self.bitpos.div_ceil(8))
+                            .map_err(|_| too_large(self.struct_name))?;
+                        let off = round_up(byte, natural_align);
+                        self.bitpos = (off as u128 + size as u128) * 8;
                         self.msvc_unit = Some((off, size, bits));
                         (off, 0)
                     }
@@ -416,17 +453,25 @@ pub fn compute(
         align: 1,
         msvc_unit: None,
         first_member: true,
+        has_var_array: false,
     };
-    let mut has_flexible_array = false;
     for (i, decl) in decls.iter().enumerate() {
         let is_last = i + 1 == decls.len();
         b.add(decl, is_last)?;
-        has_flexible_array = is_last && matches!(decl.ty.kind, Kind::Array { len: None, .. });
     }
+    let has_flexible_array = decls
+        .iter()
+        .any(|d| matches!(d.ty.kind, Kind::Array { len: None, .. }));
     let align = opts.total_align.unwrap_or(b.align);
     let size = match opts.total_size {
         Some(s) => s,
-        None => round_up(b.end_bits.div_ceil(8), align),
+        None => {
+            let bytes = round_up_bits(b.end_bits.div_ceil(8), align);
+            usize::try_from(bytes)
+                .ok()
+                .filter(|s| *s <= isize::MAX as usize)
+                .ok_or_else(|| too_large(struct_name))?
+        }
     };
     Ok(Layout {
         fields: b.fields,
@@ -434,6 +479,7 @@ pub fn compute(
         size,
         align,
         has_flexible_array,
+        has_var_array: b.has_var_array,
         is_packed: opts.packed || opts.pack == 1,
     })
 }

@@ -60,6 +60,13 @@ impl Primitive {
         )
     }
 
+    /// Whether the value reads as a signed number when converted to an
+    /// integer: signed integers, and `wchar_t` where C makes it signed
+    /// (Linux on x86, macOS).
+    pub fn reads_signed(&self) -> bool {
+        self.is_signed() || (self.name == "wchar_t" && WCHAR_SIGNED)
+    }
+
     /// Smallest and largest value of an integer primitive.
     pub fn int_range(&self) -> (i128, i128) {
         let bits = self.size as u32 * 8;
@@ -101,6 +108,13 @@ const WCHAR_FAMILY: PrimFamily = if WCHAR_SIZE == 2 {
 } else {
     PrimFamily::Char32
 };
+
+/// `wchar_t` is signed except on Windows and on Linux for ARM.
+const WCHAR_SIGNED: bool = !cfg!(windows)
+    && !cfg!(all(
+        target_os = "linux",
+        any(target_arch = "arm", target_arch = "aarch64")
+    ));
 
 /// `long double`: x86-64 System V keeps the 80-bit format in 16 bytes.
 #[cfg(all(target_arch = "x86_64", not(windows)))]

@@ -1,2 +1,0 @@
-#define GOOD 1
-#define BAD (1 + 2)

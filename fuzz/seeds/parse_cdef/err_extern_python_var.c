@@ -1,4 +1,0 @@
-extern "Python" {
-    int cb(int);
-    int not_a_function;
-}

@@ -1,4 +1,0 @@
-int a;
-#if 1
-int b;
-#endif

@@ -1,2 +1,0 @@
-int a;
-#include <stdio.h>

@@ -1,4 +1,0 @@
-int a;
-#line 100 "foo.h"
-int b;
-int c d;

@@ -1,2 +1,0 @@
-typedef ... ok_t;
-int f(...);

@@ -1,2 +1,0 @@
-int ok;
-unknown_t value;

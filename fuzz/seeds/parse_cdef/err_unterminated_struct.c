@@ -1,3 +1,0 @@
-struct s {
-    int a;
-    int b;
