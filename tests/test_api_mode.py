@@ -18,6 +18,7 @@ from api_support import (
     call_stub,
     ctypes_function,
     module_name,
+    needs_calls,
     write,
 )
 
@@ -643,3 +644,40 @@ def test_verify_default_cache_is_pycache_of_the_caller(tmp_path, monkeypatch):
     assert out.stdout.strip() == "5", out.stderr
     cache = tmp_path / "__pycache__"
     assert any(n.endswith(".so") for n in os.listdir(cache))
+
+
+@needs_calls
+def test_calls_and_def_extern(builder, request):
+    name = module_name(request)
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """
+        extern "Python" int bar(int, int);
+        int call_bar(int);
+        int add(int, int);
+        """
+    )
+    ffi.set_source(
+        name,
+        """
+        static int bar(int, int);
+        int call_bar(int x) { return bar(x, 3); }
+        int add(int a, int b) { return a + b; }
+        """,
+    )
+    mod = builder.load(ffi)
+    f, lib = mod.ffi, mod.lib
+    assert lib.add(1, 2) == 3
+
+    @f.def_extern()
+    def bar(x, y):
+        return x * y
+
+    assert lib.call_bar(5) == 15
+    assert lib.bar(2, 4) == 8
+
+    @f.def_extern(name="bar", error=-1, onerror=lambda *exc_info: None)
+    def other(x, y):
+        raise ValueError
+
+    assert lib.call_bar(5) == -1

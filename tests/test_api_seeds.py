@@ -138,8 +138,12 @@ def test_seed_000_mandel_api_mode(builder, monkeypatch, tmp_path):
     img[0].data = data2
     value = cffiAPI.ffi.new("unsigned char[1]")
     assert python_create_fractal(img[0], 20, cffiAPI.lib.mandel, value) == 0
-    assert bytes(cffiAPI.ffi.buffer(data1)) == bytes(cffiAPI.ffi.buffer(data2))
-    assert len(set(bytes(cffiAPI.ffi.buffer(data1)))) > 5
+    # The C loop computes the coordinates in float, the Python one in
+    # double: a few pixels on the border of the set may differ.
+    c_image = bytes(cffiAPI.ffi.buffer(data1))
+    py_image = bytes(cffiAPI.ffi.buffer(data2))
+    assert sum(a != b for a, b in zip(c_image, py_image, strict=True)) < len(c_image) // 50
+    assert len(set(c_image)) > 5
 
 
 FMANDEL_H = """\
@@ -173,6 +177,9 @@ void mandelbrot(float x0, float y0, float x1, float y1, int grid, int max_iter, 
 def test_seed_001_verify_with_sources_and_numpy(monkeypatch, tmp_path):
     numpy = pytest.importorskip("numpy")
     monkeypatch.chdir(tmp_path)
+    # verify() caches in __pycache__ next to its caller (this file), unless
+    # CFFI_TMPDIR says otherwise.
+    monkeypatch.setenv("CFFI_TMPDIR", str(tmp_path / "__pycache__"))
     write("fmandel.h", FMANDEL_H)
     write("fmandel.c", FMANDEL_C)
 
