@@ -19,7 +19,18 @@ import sys
 from typing import Any
 
 from . import _apimode, recompiler
-from .build import BuildRequest, Options, _write_atomic, _write_if_changed, build
+from .build import (
+    BuildRequest,
+    Options,
+    _write_atomic,
+    _write_if_changed,
+    build,
+    fresh_output,
+    hash_file,
+    hash_text,
+    read_stamp,
+    tool_id,
+)
 
 LIBRARY_SUFFIX = ".rcffi.so"
 _CXX_EXTENSIONS = (".cpp", ".cc", ".cxx", ".c++")
@@ -159,34 +170,57 @@ def compile_module(
         _write_if_changed(py_path, text, module_name)
         return [py_path] if return_outputs else py_path
     ops = _ops_for_module(ffi)
-    gen = _generate(ffi, module_name, source, source_extension)
     output = os.path.join(libmoddir, _target_name(target, leaf))
     stamp = os.path.join(moddir, os.path.basename(os.path.splitext(output)[0]))
     if stamp.endswith(".rcffi"):
         stamp = stamp[: -len(".rcffi")]
-    req = BuildRequest(
-        module_name=module_name,
-        generated=gen,
-        c_path=os.path.join(moddir, leaf + source_extension),
-        output=output,
-        stamp_path=stamp + ".rcffi.json",
-        options=Options.from_kwargs(kwds),
-        cplusplus=is_cplusplus(source_extension),
-        verbose=bool(verbose),
-        debug=bool(debug),
-    )
-    built, _rebuilt = build(req)
+    request = {
+        "module_name": module_name,
+        "c_path": os.path.join(moddir, leaf + source_extension),
+        "output": output,
+        "stamp_path": stamp + ".rcffi.json",
+        "options": Options.from_kwargs(kwds),
+        "cplusplus": is_cplusplus(source_extension),
+        "verbose": bool(verbose),
+        "debug": bool(debug),
+    }
+    key = _generation_key(ffi, module_name, source, source_extension)
+    # The fast path: the same declarations and source as the last build,
+    # whose module is in place: check the build without generating it.
+    extra = (read_stamp(request["stamp_path"]) or {}).get("extra") or {}
+    if extra.get("key") == key and hash_file(py_path) == extra.get("py_hash"):
+        quick = BuildRequest(generated=None, c_hash=extra.get("c_hash"), **request)
+        if fresh_output(quick) == os.path.abspath(output):
+            return (
+                [os.path.abspath(output), os.path.abspath(py_path)]
+                if return_outputs
+                else (os.path.abspath(output))
+            )
+    gen = _generate(ffi, module_name, source, source_extension)
     spec = {
         "build_id": gen.build_id,
-        "library": os.path.relpath(built, os.path.abspath(libmoddir)),
+        "library": os.path.relpath(os.path.abspath(output), os.path.abspath(libmoddir)),
         "count": gen.count,
         "ops": ops,
         "manifest": gen.manifest,
     }
-    _write_if_changed(py_path, python_module_text(module_name, spec), module_name)
+    py_text = python_module_text(module_name, spec)
+    req = BuildRequest(generated=gen, **request)
+    req.extra = {"key": key, "c_hash": req.source_hash(), "py_hash": hash_text(py_text)}
+    built, _rebuilt = build(req)
+    _write_if_changed(py_path, py_text, module_name)
     if return_outputs:
         return [os.path.abspath(built), os.path.abspath(py_path)]
     return os.path.abspath(built)
+
+
+def _generation_key(ffi: Any, module_name: str, source: str, source_extension: str) -> str:
+    """What the generated code depends on: the declarations (with those of
+    the included FFIs), the source, the names, rcffi's generator."""
+    h = hashlib.sha256()
+    h.update(repr((tool_id(), module_name, source_extension, source)).encode())
+    h.update(ffi._api_ops_fingerprint().encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
 
 
 def emit_c_code(ffi: Any, filename: str) -> None:
@@ -275,26 +309,41 @@ def verify(ffi: Any, source: str, tmpdir: str, kwargs: dict[str, Any]) -> Any:
     options = Options.from_kwargs(kwargs, "verify()")
     name = modulename or _verify_name(ffi, source, kwargs, source_extension)
     check_module_name(name)
-    gen = _generate(ffi, name, source, source_extension)
-    req = BuildRequest(
-        module_name=name,
-        generated=gen,
-        c_path=os.path.join(tmpdir, name + source_extension),
-        output=os.path.join(tmpdir, name + ".so"),
-        stamp_path=os.path.join(tmpdir, name + ".rcffi.json"),
-        options=options,
-        cplusplus=is_cplusplus(source_extension),
-        verbose=bool(verbose),
-        unique_output=True,
-    )
-    built, _rebuilt = build(req)
+    request = {
+        "module_name": name,
+        "c_path": os.path.join(tmpdir, name + source_extension),
+        "output": os.path.join(tmpdir, name + ".so"),
+        "stamp_path": os.path.join(tmpdir, name + ".rcffi.json"),
+        "options": options,
+        "cplusplus": is_cplusplus(source_extension),
+        "verbose": bool(verbose),
+        "unique_output": True,
+    }
+    key = _generation_key(ffi, name, source, source_extension)
+    extra = (read_stamp(request["stamp_path"]) or {}).get("extra") or {}
+    built = None
+    if extra.get("key") == key:
+        quick = BuildRequest(generated=None, c_hash=extra.get("c_hash"), **request)
+        built = fresh_output(quick)
+        build_id, manifest = extra.get("build_id"), extra.get("manifest")
+    if built is None:
+        gen = _generate(ffi, name, source, source_extension)
+        req = BuildRequest(generated=gen, **request)
+        build_id, manifest = gen.build_id, gen.manifest
+        req.extra = {
+            "key": key,
+            "c_hash": req.source_hash(),
+            "build_id": build_id,
+            "manifest": manifest,
+        }
+        built, _rebuilt = build(req)
     table = _apimode.read_table(built, flags)
-    if table.build_id != gen.build_id:
+    if table.build_id != build_id:
         raise ImportError(f"{built} does not match the generated code; delete it and retry")
-    facts = _apimode.decode(gen.manifest, table.values)
+    facts = _apimode.decode(manifest, table.values)
     _apimode.replay(ffi, ffi._api_ops, facts.completions)
     lib = _apimode.attach(ffi, name, table, facts)
-    ffi.verifier = _Verified(name, built, req.c_path)
+    ffi.verifier = _Verified(name, built, request["c_path"])
     return lib
 
 

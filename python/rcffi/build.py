@@ -199,6 +199,11 @@ def _compiler_version(comp: Compiler, cached: dict[str, Any] | None) -> str:
 # -- hashing -----------------------------------------------------------------------
 
 
+def hash_file(path: str) -> str | None:
+    """The SHA-256 of a file's content, or ``None`` if it cannot be read."""
+    return _hash_file(path)
+
+
 def _hash_file(path: str) -> str | None:
     h = hashlib.sha256()
     try:
@@ -208,6 +213,11 @@ def _hash_file(path: str) -> str | None:
     except OSError:
         return None
     return h.hexdigest()
+
+
+def hash_text(text: str) -> str:
+    """The SHA-256 of a text."""
+    return _hash_text(text)
 
 
 def _hash_text(text: str) -> str:
@@ -260,8 +270,9 @@ class BuildRequest:
     """Everything one build needs."""
 
     module_name: str
-    generated: Generated
-    #: Where the generated C (or C++) file goes.
+    #: The generated source; ``None`` to check an earlier build from the
+    #: hash of its source (``c_hash``) without generating it again.
+    generated: Generated | None
     c_path: str
     #: The shared library to produce; with ``unique_output`` the build key
     #: is inserted before the suffix so that every build has its own file.
@@ -272,6 +283,17 @@ class BuildRequest:
     verbose: bool = False
     debug: bool = False
     unique_output: bool = False
+    c_hash: str | None = None
+    #: Recorded in the stamp: what the caller needs to reuse a build
+    #: without generating its source again (see ``stamp_extra``).
+    extra: dict[str, Any] | None = None
+
+    def source_hash(self) -> str:
+        """The hash of the generated source."""
+        if self.c_hash is None:
+            assert self.generated is not None
+            self.c_hash = _hash_text(self.generated.c_source)
+        return self.c_hash
 
 
 def _base_flags(debug: bool) -> list[str]:
@@ -314,7 +336,7 @@ def _inputs(req: BuildRequest, compilers: dict[str, Compiler]) -> dict[str, Any]
     return {
         "rcffi": _rcffi_version(),
         "format": STAMP_FORMAT,
-        "c_source": _hash_text(req.generated.c_source),
+        "c_source": req.source_hash(),
         "c_path": os.path.abspath(req.c_path),
         "options": o.key_data(),
         "compile": _compile_words(req),
@@ -326,6 +348,11 @@ def _inputs(req: BuildRequest, compilers: dict[str, Compiler]) -> dict[str, Any]
 
 
 _TOOL_ID: str | None = None
+
+
+def tool_id() -> str:
+    """rcffi's version and the hash of its code generator and driver."""
+    return _rcffi_version()
 
 
 def _rcffi_version() -> str:
@@ -350,6 +377,11 @@ def _rcffi_version() -> str:
 def _key(inputs: dict[str, Any], deps: dict[str, str | None]) -> str:
     blob = json.dumps([inputs, sorted(deps.items())], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_stamp(path: str) -> dict[str, Any] | None:
+    """The stamp at ``path``, or ``None``."""
+    return _read_stamp(path)
 
 
 def _read_stamp(path: str) -> dict[str, Any] | None:
@@ -401,12 +433,17 @@ def fresh_output(req: BuildRequest) -> str | None:
 def build(req: BuildRequest) -> tuple[str, bool]:
     """Builds the library of ``req`` unless an exact earlier build exists.
     Returns ``(path of the library, whether it was rebuilt)``."""
+    assert req.generated is not None
     fresh = fresh_output(req)
     c_text = req.generated.c_source
     _write_if_changed(req.c_path, c_text, req.module_name)
     if fresh is not None:
         if req.verbose:
             print(f"rcffi: {req.module_name} is up to date ({fresh})")
+        stamp = _read_stamp(req.stamp_path)
+        if stamp is not None and stamp.get("extra") != req.extra:
+            stamp["extra"] = req.extra
+            _write_atomic(req.stamp_path, json.dumps(stamp, indent=1), req.module_name)
         return fresh, False
     stamp = _read_stamp(req.stamp_path)
     compilers = _compilers(req, stamp)
@@ -439,6 +476,7 @@ def build(req: BuildRequest) -> tuple[str, bool]:
             kind: {"argv": c.argv, "path": c.path, "stat": c.stat, "version": c.version}
             for kind, c in compilers.items()
         },
+        "extra": req.extra,
     }
     _write_atomic(req.stamp_path, json.dumps(stamp, indent=1, sort_keys=True), req.module_name)
     if req.unique_output:

@@ -94,7 +94,9 @@ impl TypeClass {
         match &t.kind {
             Kind::Void => TypeClass::Void,
             Kind::Primitive(p) => match p.family {
-                PrimFamily::Float | PrimFamily::LongDouble | PrimFamily::Complex => TypeClass::Float,
+                PrimFamily::Float | PrimFamily::LongDouble | PrimFamily::Complex => {
+                    TypeClass::Float
+                }
                 _ => TypeClass::Int,
             },
             Kind::Pointer(_) | Kind::Function(_) => TypeClass::Pointer,
@@ -118,6 +120,10 @@ pub struct Spelled {
     pub ptr: String,
     pub class: TypeClass,
 }
+
+/// rcffi's layout of a struct: size, alignment and the (name, offset,
+/// size) of each named, non-bitfield field.
+pub type LayoutSummary = (usize, usize, Vec<(String, usize, usize)>);
 
 /// A field of a struct recorded for API mode.
 #[derive(Clone, Debug)]
@@ -178,7 +184,7 @@ pub enum ApiItemKind {
         fields: Vec<FieldItem>,
         /// rcffi's layout when it knows it: size, align and
         /// (name, offset, size) of each non-bitfield field.
-        layout: Option<(usize, usize, Vec<(String, usize, usize)>)>,
+        layout: Option<LayoutSummary>,
     },
     Enum {
         key: String,
@@ -192,9 +198,7 @@ pub enum ApiItemKind {
         pointer: bool,
     },
     /// `typedef T t[...];`: the item type.
-    DotsArrayTypedef {
-        item: Spelled,
-    },
+    DotsArrayTypedef { item: Spelled },
 }
 
 /// A declaration recorded for the code generator.
@@ -208,4 +212,105 @@ pub struct ApiItem {
     /// Why the generated C cannot check or measure it.
     pub problem: Option<String>,
     pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::{CdefOptions, Declarations};
+    use crate::types::intern;
+
+    const PWD: &str = "typedef int... uid_t;\n\
+                       struct passwd { char *pw_name; uid_t pw_uid; ...; };\n\
+                       uid_t getuid(void);\n\
+                       struct passwd *getpwnam(const char *);\n\
+                       #define MAX ...\n\
+                       enum e { A, B, ... };\n\
+                       extern int table[...];";
+
+    #[test]
+    fn records_what_the_generator_needs() {
+        let mut d = Declarations::new();
+        d.cdef(PWD, CdefOptions::default()).unwrap();
+        let names: Vec<&str> = d.api.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "uid_t",
+                "struct passwd",
+                "getuid",
+                "getpwnam",
+                "MAX",
+                "enum e",
+                "table"
+            ]
+        );
+        let getuid = &d.api[2];
+        assert_eq!(getuid.origin, "cdef line 3");
+        let ApiItemKind::Function { result, params, .. } = &getuid.kind else {
+            panic!("{getuid:?}")
+        };
+        // The C spelling keeps the typedef name the compiler will resolve.
+        assert_eq!(
+            (result.spell.as_str(), result.class),
+            ("uid_t @", TypeClass::Int)
+        );
+        assert!(params.is_empty());
+        let ApiItemKind::Function { params, .. } = &d.api[3].kind else {
+            panic!()
+        };
+        assert_eq!(params[0].spell, "const char *@");
+        let ApiItemKind::Struct {
+            partial, fields, ..
+        } = &d.api[1].kind
+        else {
+            panic!()
+        };
+        assert!(*partial);
+        assert_eq!(fields[1].ty.as_ref().unwrap().class, TypeClass::Int);
+        // Before completion the builder cannot lay out the struct.
+        assert!(d.parse_type("struct passwd").unwrap().size().is_none());
+    }
+
+    #[test]
+    fn completions_resolve_the_dots() {
+        let mut c = Completions::default();
+        c.typedefs.insert("uid_t".into(), intern::prim("uint32_t"));
+        let mut facts = StructFacts {
+            size: 48,
+            align: 8,
+            ..StructFacts::default()
+        };
+        facts.fields.insert("pw_name".into(), (0, 8));
+        facts.fields.insert("pw_uid".into(), (16, 4));
+        c.structs.insert("struct passwd".into(), facts);
+        c.constants.insert("MAX".into(), Constant::Int(-3));
+        c.constants.insert("A".into(), Constant::Int(7));
+        c.constants.insert("B".into(), Constant::Int(1));
+        c.enum_bases
+            .insert("enum e".into(), intern::prim("unsigned int"));
+        c.lengths.insert(length_key("var", "table"), 11);
+        let mut d = Declarations::with_completions(c);
+        d.cdef(PWD, CdefOptions::default()).unwrap();
+        assert_eq!(d.parse_type("uid_t").unwrap().cname(), "uint32_t");
+        let pw = d.parse_type("struct passwd").unwrap();
+        assert_eq!((pw.size(), pw.align()), (Some(48), Some(8)));
+        let lay = pw.struct_info().unwrap().layout().unwrap().clone();
+        assert_eq!(lay.field("pw_uid").unwrap().offset, 16);
+        assert_eq!(d.constants["MAX"], Constant::Int(-3));
+        assert_eq!(d.constants["A"], Constant::Int(7));
+        assert_eq!(d.parse_type("enum e").unwrap().size(), Some(4));
+        assert_eq!(d.variables["table"].ty.cname(), "int[11]");
+        assert_eq!(d.functions["getuid"].ty.cname(), "uint32_t(*)()");
+    }
+
+    #[test]
+    fn placeholders_only_inside_cdefs() {
+        let mut d = Declarations::new();
+        d.cdef("typedef int... t; t f(t);", CdefOptions::default())
+            .unwrap();
+        assert!(d.functions.contains_key("f"));
+        let err = d.parse_type("t").unwrap_err();
+        assert!(err.message.contains("API mode"), "{}", err.message);
+    }
 }

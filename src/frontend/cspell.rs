@@ -213,7 +213,9 @@ pub fn expr(e: &Expr, anon: &dyn AnonNames) -> Result<String, SpellError> {
         ExprKind::AlignofType(t) => {
             format!("__alignof__({})", spell(t, anon)?.replace('@', ""))
         }
-        ExprKind::Cast(t, x) => format!("(({}){})", spell(t, anon)?.replace('@', ""), expr(x, anon)?),
+        ExprKind::Cast(t, x) => {
+            format!("(({}){})", spell(t, anon)?.replace('@', ""), expr(x, anon)?)
+        }
     })
 }
 
@@ -324,7 +326,10 @@ mod tests {
     fn literals() {
         assert_eq!(int_literal(5), "5");
         assert_eq!(int_literal(-5), "(-5LL)");
-        assert_eq!(int_literal(i64::MIN as i128), "(-9223372036854775807LL - 1)");
+        assert_eq!(
+            int_literal(i64::MIN as i128),
+            "(-9223372036854775807LL - 1)"
+        );
         assert_eq!(int_literal(u64::MAX as i128), "18446744073709551615ULL");
     }
 }

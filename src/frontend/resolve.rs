@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::apimode::{
-    ApiItem, ApiItemKind, ConstSource, FieldItem, Spelled, TypeClass, length_key,
+    ApiItem, ApiItemKind, ConstSource, FieldItem, LayoutSummary, Spelled, TypeClass, length_key,
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
@@ -14,9 +14,9 @@ use crate::parse::ast::{
     ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumDef, ExternPython, Span, StructDef,
     StructKind, TypeExpr,
 };
-use std::collections::HashMap;
 use crate::types::layout::{self, FieldDecl, StructOptions};
 use crate::types::{self, ABI_DEFAULT, ABI_STDCALL, Kind, TypeRef, intern};
+use std::collections::HashMap;
 
 /// An error and, when known, where in the source it is.
 #[derive(Debug)]
@@ -463,7 +463,11 @@ impl<'a> Resolver<'a> {
                 _ => None,
             };
             let texpr = if dots { array_item(&f.ty) } else { &f.ty };
-            let item_ty = if dots { fty.item().cloned() } else { Some(fty.clone()) };
+            let item_ty = if dots {
+                fty.item().cloned()
+            } else {
+                Some(fty.clone())
+            };
             items.push(self.field_item(f, texpr, item_ty.as_ref(), dots, bitsize));
             fields.push(FieldDecl {
                 name: fname,
@@ -880,7 +884,10 @@ impl<'a> Resolver<'a> {
         };
         let (spelled, problem) = match self.spelled(ty, Some(&cty)) {
             Ok(sp) => (sp, None),
-            Err(why) => (resolved_spelling(&cty, &self.decls.dots_typedefs), Some(why)),
+            Err(why) => (
+                resolved_spelling(&cty, &self.decls.dots_typedefs),
+                Some(why),
+            ),
         };
         let value = init.is_some().then_some(c);
         self.record(
@@ -924,9 +931,7 @@ impl<'a> Resolver<'a> {
         };
         let dots = &self.decls.dots_typedefs;
         let from_syntax = match ty {
-            TypeExpr::Function {
-                result, params, ..
-            } if params.len() == info.args.len() => {
+            TypeExpr::Function { result, params, .. } if params.len() == info.args.len() => {
                 let r = self.spelled(result, Some(&info.result));
                 let ps: Result<Vec<Spelled>, String> = params
                     .iter()
@@ -1180,7 +1185,7 @@ fn array_item(t: &TypeExpr) -> &TypeExpr {
 
 /// Size, alignment and the (name, offset, size) of the named,
 /// non-bitfield fields of a layout.
-fn layout_summary(l: &layout::Layout) -> (usize, usize, Vec<(String, usize, usize)>) {
+fn layout_summary(l: &layout::Layout) -> LayoutSummary {
     let fields = l
         .fields
         .iter()

@@ -14,14 +14,7 @@ use crate::frontend::{Constant, DotsKind};
 use crate::types::{TypeRef, intern};
 
 fn spelled<'py>(py: Python<'py>, s: &Spelled) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(
-        py,
-        [
-            s.spell.as_str(),
-            s.ptr.as_str(),
-            s.class.name(),
-        ],
-    )
+    PyTuple::new(py, [s.spell.as_str(), s.ptr.as_str(), s.class.name()])
 }
 
 fn spelled_list<'py>(py: Python<'py>, list: &[Spelled]) -> PyResult<Bound<'py, PyList>> {
@@ -175,11 +168,13 @@ fn primitive(name: &str) -> PyResult<TypeRef> {
         .ok_or_else(|| PyValueError::new_err(format!("unknown primitive type '{name}'")))
 }
 
-fn dict_of<'a, 'py>(d: &'a Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+fn dict_of<'py>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
     match d.get_item(key)? {
-        Some(v) if !v.is_none() => Ok(Some(v.cast_into::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!("completions['{key}'] must be a dict"))
-        })?)),
+        Some(v) if !v.is_none() => {
+            Ok(Some(v.cast_into::<PyDict>().map_err(|_| {
+                PyTypeError::new_err(format!("completions['{key}'] must be a dict"))
+            })?))
+        }
         _ => Ok(None),
     }
 }
