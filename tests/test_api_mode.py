@@ -681,3 +681,98 @@ def test_calls_and_def_extern(builder, request):
         raise ValueError
 
     assert lib.call_bar(5) == -1
+
+
+def test_cdef_typedefs_need_not_exist_in_c(tmp_path):
+    """As in cffi, plain typedefs of the cdef are spelled as the types they
+    stand for; only `...` types and anonymous structs need a C name."""
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """
+        typedef int mycallback_t(int);
+        typedef unsigned int myuint;
+        typedef double func_t(double);
+        typedef struct point { int x, y; } point_t;
+        static mycallback_t *cb;
+        myuint twice(myuint);
+        func_t halve;
+        point_t *origin(void);
+        """
+    )
+    lib = ffi.verify(
+        """
+        static int (*cb)(int);
+        unsigned int twice(unsigned int x) { return 2 * x; }
+        double halve(double x) { return x / 2; }
+        struct point { int x, y; };
+        static struct point o = {1, 2};
+        struct point *origin(void) { return &o; }
+        """,
+        tmpdir=str(tmp_path),
+    )
+    assert ffi.typeof(lib.halve) is ffi.typeof("double(*)(double)")
+    twice = ctypes_function(ffi, lib.twice, ctypes.c_uint, ctypes.c_uint)
+    assert twice(21) == 42
+    p = ffi.cast("point_t *", ctypes_function(ffi, lib.origin, ctypes.c_void_p)())
+    assert (p.x, p.y) == (1, 2)
+
+
+def test_const_pointer_global_may_be_a_function(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef("int (*const triple)(int); extern int table[];")
+    lib = ffi.verify(
+        "static int triple(int x) { return 3 * x; }\nint table[] = {5, 6, 7};",
+        tmpdir=str(tmp_path),
+    )
+    assert ffi.typeof(lib.triple) is ffi.typeof("int(*)(int)")
+    assert ctypes_function(ffi, lib.triple, ctypes.c_int, ctypes.c_int)(4) == 12
+    assert ffi.typeof(lib.table) is ffi.typeof("int *")
+    assert (lib.table[0], lib.table[2]) == (5, 7)
+
+
+def test_werror_makes_conversions_errors(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef("unsigned short narrow(void);")
+    source = "long long narrow(void) { return 1 << 20; }"
+    with pytest.raises(VerificationError, match="function 'narrow'"):
+        ffi.verify(source, tmpdir=str(tmp_path), extra_compile_args=["-Werror", "-Wconversion"])
+    with pytest.warns(VerificationWarning, match="function 'narrow'"):
+        ffi.verify(source, tmpdir=str(tmp_path))
+
+
+def test_source_sees_what_python_h_gives_cffi(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef("int8_t small(void); size_t length(const char *);")
+    lib = ffi.verify(
+        "int8_t small(void) { return (int8_t)INT8_MAX; }\n"
+        "size_t length(const char *s) { wchar_t w = L'x'; (void)w; return strlen(s); }",
+        tmpdir=str(tmp_path),
+        extra_compile_args=["-Werror", "-Wall", "-Wextra"],
+    )
+    assert ctypes_function(ffi, lib.small, ctypes.c_int8)() == 127
+
+
+def test_bitfields_in_partial_structs_are_refused():
+    with pytest.raises(NotImplementedError, match="bitfields and '...;'"):
+        rcffi.FFI().cdef("struct s { int a: 3; ...; };")
+
+
+def test_verify_reports_wrong_constant_values(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef("#define FOO 123\nstatic const int BAR = 5;")
+    with pytest.raises(VerificationError, match="FOO has the real value 124, not 123"):
+        ffi.verify("#define FOO 124\n#define BAR 5", tmpdir=str(tmp_path))
+
+
+def test_verify_relative_to(tmp_path):
+    sub = tmp_path / "sub"
+    write(str(sub / "foo.h"), "static int foo(int a) { return a + 42; }\n")
+    ffi = rcffi.FFI()
+    ffi.cdef("int foo(int);")
+    lib = ffi.verify(
+        '#include "foo.h"',
+        include_dirs=["."],
+        relative_to=str(sub / "x"),
+        tmpdir=str(tmp_path / "cache"),
+    )
+    assert ctypes_function(ffi, lib.foo, ctypes.c_int, ctypes.c_int)(100) == 142

@@ -144,6 +144,11 @@ class Facts:
         self.externs: dict[str, tuple[int, int]] = {}
         #: name → (address, size)
         self.variables: dict[str, tuple[int, int]] = {}
+        #: ``const`` pointer globals, read by value: name → value.
+        self.value_variables: dict[str, int] = {}
+        #: Constants whose value in C differs from the cdef's, in cffi's
+        #: ``verify()`` wording.
+        self.mismatches: list[str] = []
         self.pointer_constants: dict[str, int] = {}
         #: name → message: accessing it raises ffi.error.
         self.errors: dict[str, str] = {}
@@ -165,6 +170,8 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
         elif kind == "variable":
             i, dots = entry[2], entry[3]
             f.variables[name] = (v[i], v[i + 1])
+            if len(entry) > 4 and entry[4]:
+                f.value_variables[name] = v[i]
             if dots:
                 c["lengths"][f"var {name}"] = v[i + 2]
         elif kind == "int":
@@ -173,6 +180,7 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
             if declared is None:
                 c["constants"][name] = value
             elif declared != value:
+                f.mismatches.append(f"{name} has the real value {value}, not {declared}")
                 shown = f"{value} ({value:#x})" if value > 0 else str(value)
                 f.errors[name] = (
                     f"the C compiler says '{name}' is equal to {shown}, but the cdef disagrees"
@@ -183,6 +191,7 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
             if declared is None:
                 c["constants"][name] = value
             elif declared != value:
+                f.mismatches.append(f"{name} has the real value {value!r}, not {declared!r}")
                 f.errors[name] = (
                     f"the C compiler says '{name}' is equal to {value!r}, but the cdef disagrees"
                 )
@@ -302,9 +311,17 @@ class Lib(types.ModuleType):
             return fn
         if name in variables:
             ctype, _const = variables[name]
+            if name in facts.value_variables:
+                value = ffi.cast(ctype, facts.value_variables[name])
+                d[name] = value
+                return value
             addr = facts.variables[name][0]
             if ctype.kind == "array":
-                value = ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
+                if ctype.length is None:
+                    # `extern int a[];`: a pointer to its first item.
+                    value = ffi.cast(ffi.getctype(ctype.item, "*"), addr)
+                else:
+                    value = ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
                 d[name] = value
                 return value
             return ffi.cast(ffi.getctype(ctype, "*"), addr)[0]

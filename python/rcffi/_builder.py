@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from . import _apimode, recompiler
+from ._rcffi import VerificationError
 from .build import (
     BuildRequest,
     Options,
@@ -141,9 +142,23 @@ def abi_module_text(module_name: str, ops: list[tuple[Any, ...]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _generate(ffi: Any, module_name: str, source: str, source_extension: str) -> Any:
+def _strict(options: Options | None) -> bool:
+    """Whether the user compiles with ``-Werror``: then rcffi does not turn
+    the compiler's conversion errors about the cdef into warnings."""
+    words = list(options.extra_compile_args) if options is not None else []
+    words += os.environ.get("CFLAGS", "").split()
+    return "-Werror" in words
+
+
+def _generate(
+    ffi: Any, module_name: str, source: str, source_extension: str, options: Options | None = None
+) -> Any:
     return recompiler.generate(
-        ffi._api_spec(), module_name, source, cplusplus=is_cplusplus(source_extension)
+        ffi._api_spec(),
+        module_name,
+        source,
+        cplusplus=is_cplusplus(source_extension),
+        strict=_strict(options),
     )
 
 
@@ -184,7 +199,7 @@ def compile_module(
         "verbose": bool(verbose),
         "debug": bool(debug),
     }
-    key = _generation_key(ffi, module_name, source, source_extension)
+    key = _generation_key(ffi, module_name, source, source_extension, request["options"])
     # The fast path: the same declarations and source as the last build,
     # whose module is in place: check the build without generating it.
     extra = (read_stamp(request["stamp_path"]) or {}).get("extra") or {}
@@ -196,7 +211,7 @@ def compile_module(
                 if return_outputs
                 else (os.path.abspath(output))
             )
-    gen = _generate(ffi, module_name, source, source_extension)
+    gen = _generate(ffi, module_name, source, source_extension, request["options"])
     spec = {
         "build_id": gen.build_id,
         "library": os.path.relpath(os.path.abspath(output), os.path.abspath(libmoddir)),
@@ -214,11 +229,14 @@ def compile_module(
     return os.path.abspath(built)
 
 
-def _generation_key(ffi: Any, module_name: str, source: str, source_extension: str) -> str:
+def _generation_key(
+    ffi: Any, module_name: str, source: str, source_extension: str, options: Options
+) -> str:
     """What the generated code depends on: the declarations (with those of
     the included FFIs), the source, the names, rcffi's generator."""
     h = hashlib.sha256()
-    h.update(repr((tool_id(), module_name, source_extension, source)).encode())
+    h.update(repr((tool_id(), module_name, source_extension, _strict(options))).encode())
+    h.update(source.encode("utf-8", "surrogateescape"))
     h.update(ffi._api_ops_fingerprint().encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
@@ -227,13 +245,13 @@ def emit_c_code(ffi: Any, filename: str) -> None:
     """``ffi.emit_c_code(filename)``."""
     if not hasattr(ffi, "_assigned_source"):
         raise ValueError("set_source() must be called before emit_c_code()")
-    module_name, source, source_extension, _kwds = ffi._assigned_source
+    module_name, source, source_extension, kwds = ffi._assigned_source
     if source is None:
         raise TypeError(
             "emit_c_code() is only for C extension modules, not for dlopen()-style pure "
             "Python modules"
         )
-    gen = _generate(ffi, module_name, source, source_extension)
+    gen = _generate(ffi, module_name, source, source_extension, Options.from_kwargs(kwds))
     with open(filename, "w", encoding="utf-8") as f:
         f.write(gen.c_source)
 
@@ -268,7 +286,7 @@ def distutils_extension(ffi: Any, tmpdir: str, verbose: bool) -> Any:
 
     moddir, leaf = _locations(tmpdir, module_name, source_extension)
     c_path = os.path.join(moddir, leaf + source_extension)
-    gen = _generate(ffi, module_name, source, source_extension)
+    gen = _generate(ffi, module_name, source, source_extension, Options.from_kwargs(kwds))
     updated = _write_if_changed(c_path, gen.c_source, module_name)
     if verbose:
         sys.stderr.write(("regenerated: %r\n" if updated else "not modified: %r\n") % c_path)
@@ -300,12 +318,11 @@ def verify(ffi: Any, source: str, tmpdir: str, kwargs: dict[str, Any]) -> Any:
     verbose = kwargs.pop("compiler_verbose", False) or kwargs.pop("verbose", False)
     for ignored in ("tag", "ext_package", "force_generic_engine"):
         kwargs.pop(ignored, None)
-    if relative_to:
-        base = os.path.dirname(relative_to)
-        if "sources" in kwargs:
-            kwargs["sources"] = [
-                s if os.path.isabs(s) else os.path.join(base, s) for s in kwargs["sources"]
-            ]
+    base = os.path.dirname(relative_to) if relative_to else ""
+    if base:
+        for key in ("sources", "include_dirs", "library_dirs", "extra_objects", "depends"):
+            if key in kwargs:
+                kwargs[key] = [os.path.join(base, s) for s in kwargs[key]]
     options = Options.from_kwargs(kwargs, "verify()")
     name = modulename or _verify_name(ffi, source, kwargs, source_extension)
     check_module_name(name)
@@ -319,7 +336,7 @@ def verify(ffi: Any, source: str, tmpdir: str, kwargs: dict[str, Any]) -> Any:
         "verbose": bool(verbose),
         "unique_output": True,
     }
-    key = _generation_key(ffi, name, source, source_extension)
+    key = _generation_key(ffi, name, source, source_extension, options)
     extra = (read_stamp(request["stamp_path"]) or {}).get("extra") or {}
     built = None
     if extra.get("key") == key:
@@ -327,7 +344,7 @@ def verify(ffi: Any, source: str, tmpdir: str, kwargs: dict[str, Any]) -> Any:
         built = fresh_output(quick)
         build_id, manifest = extra.get("build_id"), extra.get("manifest")
     if built is None:
-        gen = _generate(ffi, name, source, source_extension)
+        gen = _generate(ffi, name, source, source_extension, options)
         req = BuildRequest(generated=gen, **request)
         build_id, manifest = gen.build_id, gen.manifest
         req.extra = {
@@ -341,6 +358,8 @@ def verify(ffi: Any, source: str, tmpdir: str, kwargs: dict[str, Any]) -> Any:
     if table.build_id != build_id:
         raise ImportError(f"{built} does not match the generated code; delete it and retry")
     facts = _apimode.decode(manifest, table.values)
+    if facts.mismatches:
+        raise VerificationError("; ".join(facts.mismatches))
     _apimode.replay(ffi, ffi._api_ops, facts.completions)
     lib = _apimode.attach(ffi, name, table, facts)
     ffi.verifier = _Verified(name, built, request["c_path"])

@@ -27,6 +27,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._rcffi import VerificationError
+
 #: Version of the table layout shared by the generator and the loader.
 TABLE_VERSION = 1
 #: ``_rcffi_module.magic``: "rcffi-t1" in ASCII.
@@ -100,12 +102,15 @@ def _what(item: dict[str, Any]) -> str:
 
 
 class _Writer:
-    """Accumulates lines, the table layout and the line regions."""
+    """Accumulates the two sections of the glue (the checks, compiled with
+    the user's warning flags plus rcffi's; the rest, compiled quietly),
+    the table layout and the line regions of each declaration."""
 
-    def __init__(self, first_line: int) -> None:
-        self.lines: list[str] = []
-        self.first_line = first_line
-        self.regions: list[Region] = []
+    def __init__(self) -> None:
+        self.checks: list[str] = []
+        self.glue: list[str] = []
+        #: (section, first index, last index, what, origin)
+        self._regions: list[tuple[str, int, int, str, str]] = []
         self.manifest: list[tuple[Any, ...]] = []
         #: Lines of the constructor that reads the values, each with the
         #: declaration it measures (for error messages).
@@ -115,12 +120,23 @@ class _Writer:
 
     @property
     def line(self) -> int:
-        """The number of the next line written (1-based, in the whole file)."""
-        return self.first_line + len(self.lines)
+        """Index of the next line of the checks section."""
+        return len(self.checks)
+
+    @property
+    def gline(self) -> int:
+        """Index of the next line of the glue section."""
+        return len(self.glue)
 
     def w(self, *lines: str) -> None:
+        """Writes to the checks section."""
         for text in lines:
-            self.lines.extend(text.split("\n"))
+            self.checks.extend(text.split("\n"))
+
+    def g(self, *lines: str) -> None:
+        """Writes to the glue section."""
+        for text in lines:
+            self.glue.extend(text.split("\n"))
 
     def f(self, text: str, item: dict[str, Any] | None = None) -> None:
         """Adds a line to the constructor that fills the table."""
@@ -133,9 +149,46 @@ class _Writer:
         return i
 
     def region(self, item: dict[str, Any], start: int) -> None:
+        """The checks lines from ``start`` on belong to ``item``."""
         if self.line > start:
-            self.regions.append(Region(start, self.line - 1, _what(item), item["origin"]))
+            self._regions.append(("checks", start, self.line - 1, _what(item), item["origin"]))
 
+    def gregion(self, item: dict[str, Any], start: int) -> None:
+        """The glue lines from ``start`` on belong to ``item``."""
+        if self.gline > start:
+            self._regions.append(("glue", start, self.gline - 1, _what(item), item["origin"]))
+
+    def regions(self, bases: dict[str, int]) -> list[Region]:
+        """The regions, in lines of the whole file."""
+        return [
+            Region(bases[sec] + a, bases[sec] + b, what, origin)
+            for sec, a, b, what, origin in self._regions
+        ]
+
+
+#: Before the set_source() code: what Python.h gives cffi's modules, so
+#: that code written for cffi compiles unchanged.
+_COMPAT_PROLOGUE = """\
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE 1
+#endif
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <limits.h>
+#include <assert.h>
+#include <ctype.h>
+#include <math.h>
+#include <wchar.h>
+#include <sys/types.h>
+#if !defined(_WIN32)
+#  include <unistd.h>
+#endif
+"""
 
 _PROLOGUE_C = """\
 #include <stddef.h>
@@ -193,34 +246,59 @@ _PRAGMAS_QUIET = """\
 #endif
 """
 
-#: Around the function wrappers and the type checks.  Errors: an integer
-#: where the C code has a pointer (or the reverse), a function the C code
-#: does not declare.  Warnings: conversions between arithmetic types of
-#: the same kind (``int`` for ``uid_t``, ``float`` for ``double``) and
-#: pointers to other types, which the wrappers convert or pass unchanged
-#: as cffi's API mode does.  Kind and size mismatches are caught by static
-#: assertions instead.
-_PRAGMAS_CHECKS = """\
-#if defined(__clang__)
-#  pragma clang diagnostic push
-#  pragma clang diagnostic error "-Wint-conversion"
-#  pragma clang diagnostic error "-Wimplicit-function-declaration"
-#  pragma clang diagnostic warning "-Wconversion"
-#  pragma clang diagnostic ignored "-Wsign-conversion"
-#  pragma clang diagnostic warning "-Wdouble-promotion"
-#  pragma clang diagnostic warning "-Wincompatible-pointer-types"
-#  pragma clang diagnostic warning "-Wpointer-sign"
-#elif defined(__GNUC__)
-#  pragma GCC diagnostic push
-#  pragma GCC diagnostic error "-Wint-conversion"
-#  pragma GCC diagnostic error "-Wimplicit-function-declaration"
-#  pragma GCC diagnostic warning "-Wconversion"
-#  pragma GCC diagnostic ignored "-Wsign-conversion"
-#  pragma GCC diagnostic warning "-Wdouble-promotion"
-#  pragma GCC diagnostic warning "-Wincompatible-pointer-types"
-#  pragma GCC diagnostic warning "-Wpointer-sign"
-#endif
-"""
+
+#: Around the checks and the function wrappers: the user's warning flags
+#: apply, plus rcffi's.  Errors: an integer where the C code has a pointer
+#: (or the reverse), a function the C code does not declare.  Unless the
+#: user compiles with -Werror, warnings: conversions between arithmetic
+#: types of the same kind (``float`` for ``double``) and pointers to other
+#: types, which the wrappers convert or pass unchanged as cffi's API mode
+#: does; ``int`` for ``unsigned int`` is silent.  Kind and size mismatches
+#: are caught by static assertions.
+def _checks_prologue(strict: bool) -> str:
+    gcc = [
+        "push",
+        'ignored "-Wpragmas"',
+        'ignored "-Wunused-function"',
+        'ignored "-Wunused-variable"',
+        'ignored "-Wunused-parameter"',
+        'ignored "-Wmissing-prototypes"',
+        'ignored "-Wmissing-declarations"',
+        'ignored "-Wpedantic"',
+        'ignored "-Waddress-of-packed-member"',
+        'ignored "-Wpointer-sign"',
+        'error "-Wint-conversion"',
+        'error "-Wimplicit-function-declaration"',
+    ]
+    clang = [
+        "push",
+        'ignored "-Wunknown-warning-option"',
+        'ignored "-Wunused-function"',
+        'ignored "-Wunused-variable"',
+        'ignored "-Wunused-parameter"',
+        'ignored "-Wmissing-prototypes"',
+        'ignored "-Wpedantic"',
+        'ignored "-Waddress-of-packed-member"',
+        'ignored "-Wpointer-sign"',
+        'error "-Wint-conversion"',
+        'error "-Wimplicit-function-declaration"',
+    ]
+    if not strict:
+        loose = [
+            'warning "-Wconversion"',
+            'ignored "-Wsign-conversion"',
+            'warning "-Wdouble-promotion"',
+            'warning "-Wincompatible-pointer-types"',
+        ]
+        gcc += loose
+        clang += loose
+    lines = ["#if defined(__clang__)"]
+    lines += [f"#  pragma clang diagnostic {x}" for x in clang]
+    lines += ["#elif defined(__GNUC__)"]
+    lines += [f"#  pragma GCC diagnostic {x}" for x in gcc]
+    lines += ["#endif"]
+    return "\n".join(lines)
+
 
 #: Around checks whose failure is always an error (a struct field or
 #: global of another struct type).
@@ -250,36 +328,21 @@ def generate(
     module_name: str,
     source: str,
     cplusplus: bool = False,
+    strict: bool = False,
 ) -> Generated:
     """The C source of module ``module_name``: ``source`` then the glue for
-    the declarations ``spec`` (``FFI._api_spec()``)."""
+    the declarations ``spec`` (``FFI._api_spec()``).  ``strict`` (the user
+    compiles with ``-Werror``) leaves the conversion warnings of the checks
+    to the user's flags instead of making them warnings."""
     head = (
         f"/* Generated by rcffi for module '{module_name}': the set_source() code,\n"
         f"   then rcffi's glue.  Do not edit. */\n"
         "#ifndef _CFFI_\n#define _CFFI_ 1\n#endif\n"
-        "#ifndef _RCFFI_\n#define _RCFFI_ 1\n#endif\n"
+        "#ifndef _RCFFI_\n#define _RCFFI_ 1\n#endif\n" + _COMPAT_PROLOGUE
     )
     user = source if source.endswith("\n") else source + "\n"
-    before = head + user
-    glue_line = before.count("\n") + 1
-    out = _Writer(glue_line)
-    out.w(f"/* ===== rcffi glue for module '{module_name}' ===== */")
-    out.w(_PROLOGUE_C.rstrip("\n"))
-    if not cplusplus:
-        out.w(_PROLOGUE_C_ONLY.rstrip("\n"))
-    out.w(_PRAGMAS_QUIET.rstrip("\n"))
+    out = _Writer()
     out.static_assert = "static_assert" if cplusplus else "_Static_assert"
-    if cplusplus:
-        out.w('#define _Bool bool\nextern "C" {')
-    out.w(
-        "#define _RCFFI_U64(x) ((unsigned long long)(x))",
-        "#define _RCFFI_ADDR(x) ((unsigned long long)(uintptr_t)(x))",
-        "static unsigned long long _rcffi_v[@RCFFI_COUNT@];",
-        "static void _rcffi_extern_missing(const char *name) {",
-        '    fprintf(stderr, "extern \\"Python\\": function %s() called, but no code was '
-        'attached to it yet with @ffi.def_extern().  Returning 0.\\n", name);',
-        "}",
-    )
     for n, item in enumerate(spec):
         kind = item["kind"]
         if kind == "struct":
@@ -299,14 +362,14 @@ def generate(
         elif kind == "dots_array_typedef":
             _gen_dots_array_typedef(out, item, n)
     count = max(out.count, 1)
-    out.w("static void _rcffi_fill(void) {")
+    out.g("static void _rcffi_fill(void) {")
     for text, item in out.fill:
-        start = out.line
-        out.w(text)
+        start = out.gline
+        out.g(text)
         if item is not None:
-            out.region(item, start)
-    out.w("}")
-    out.w(
+            out.gregion(item, start)
+    out.g(
+        "}",
         "#if defined(__GNUC__) || defined(__clang__)",
         "__attribute__((constructor))",
         "#endif",
@@ -325,11 +388,41 @@ def generate(
         f"    {count}, _rcffi_v",
         "};",
     )
+    intro = [f"/* ===== rcffi glue for module '{module_name}' ===== */", _PROLOGUE_C.rstrip()]
+    if not cplusplus:
+        intro.append(_PROLOGUE_C_ONLY.rstrip())
     if cplusplus:
-        out.w('}  /* extern "C" */')
-    out.w(_PRAGMAS_POP.rstrip("\n"))
-    text = before + "\n".join(out.lines) + "\n"
-    text = text.replace("@RCFFI_COUNT@", str(count))
+        intro.append('#define _Bool bool\nextern "C" {')
+    intro.append("/* -- checks of the cdef against the C code, and function wrappers -- */")
+    intro.append(_checks_prologue(strict))
+    middle = [
+        _PRAGMAS_POP.rstrip(),
+        '/* -- stubs, extern "Python" functions, the table -- */',
+        _PRAGMAS_QUIET.rstrip(),
+        "#define _RCFFI_U64(x) ((unsigned long long)(x))",
+        "#define _RCFFI_ADDR(x) ((unsigned long long)(uintptr_t)(x))",
+        f"static unsigned long long _rcffi_v[{count}];",
+        "static void _rcffi_extern_missing(const char *name) {",
+        '    fprintf(stderr, "extern \\"Python\\": function %s() called, but no code was '
+        'attached to it yet with @ffi.def_extern().  Returning 0.\\n", name);',
+        "}",
+    ]
+    tail = [_PRAGMAS_POP.rstrip()]
+    if cplusplus:
+        tail.append('}  /* extern "C" */')
+    intro_text = "\n".join(intro) + "\n"
+    middle_text = "\n".join(middle) + "\n"
+    before = head + user + intro_text
+    checks_line = before.count("\n") + 1
+    glue_line = checks_line + len(out.checks) + middle_text.count("\n")
+    text = (
+        before
+        + "".join(line + "\n" for line in out.checks)
+        + middle_text
+        + "".join(line + "\n" for line in out.glue)
+        + "\n".join(tail)
+        + "\n"
+    )
     build_id = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
     text = text.replace(_ID_PLACEHOLDER, build_id)
     return Generated(
@@ -337,8 +430,8 @@ def generate(
         build_id=build_id,
         manifest=out.manifest,
         count=out.count,
-        glue_line=glue_line,
-        regions=out.regions,
+        glue_line=(head + user).count("\n") + 1,
+        regions=out.regions({"checks": checks_line, "glue": glue_line}),
     )
 
 
@@ -354,8 +447,7 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
     key = item["key"]
     start = out.line
     if item["problem"] and item["partial"]:
-        out.manifest.append(("error", key, f"{key}: {item['problem']} ({item['origin']})"))
-        return
+        raise VerificationError(f"{key} ({item['origin']}): {item['problem']}")
     if spell is None:
         # No C name: nothing can be checked or measured.
         return
@@ -408,7 +500,10 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
             name = f["name"]
             j = first + 2 + 2 * i
             out.f(f"    _rcffi_v[{j}] = offsetof({spell}, {name});", item)
-            out.f(f"    _rcffi_v[{j + 1}] = sizeof((({spell} *)0)->{name});", item)
+            if f["type"] is not None and f["type"][0].endswith("@[]"):
+                out.f(f"    _rcffi_v[{j + 1}] = 0;", item)  # a flexible array member
+            else:
+                out.f(f"    _rcffi_v[{j + 1}] = sizeof((({spell} *)0)->{name});", item)
             names.append(name)
             if f["dots_length"]:
                 k = out.values(1)
@@ -427,17 +522,25 @@ def _is_float(expr: str) -> str:
 
 
 def _value_checks(
-    out: _Writer, lvalue: str, ty: tuple[str, str, str], dots: bool, what: str
+    out: _Writer,
+    lvalue: str,
+    ty: tuple[str, str, str],
+    dots: bool,
+    what: str,
+    by_value: bool = False,
 ) -> tuple[list[str], list[str]]:
     """C statements checking that ``lvalue`` has the declared type ``ty``:
-    (statements whose failure is an error, statements that may warn)."""
+    (statements whose failure is an error, statements that may warn).
+    ``by_value``: a ``const`` pointer global, which C may define as a
+    function: only its value is checked."""
     spell, ptr, cls = ty
     decl = _abstract(spell)
     target = f"{lvalue}[0]" if dots else lvalue
     sa = out.static_assert
     exact: list[str] = []
     loose: list[str] = []
-    if cls in ("int", "float", "enum", "pointer") or (cls == "array" and "[]" not in decl):
+    sized = cls in ("int", "float", "enum") or (cls == "pointer" and not by_value)
+    if sized or (cls == "array" and "[]" not in decl):
         message = _c_string(f"rcffi: {what}: its size in C is not the size of '{decl}'")
         exact.append(f"{sa}(sizeof({target}) == sizeof({decl}), {message});")
     if cls in ("int", "float") and sa == "_Static_assert":
@@ -447,6 +550,8 @@ def _value_checks(
         exact.append(f"{sa}({_is_float(target)} == {want}, {message});")
     if cls == "pointer":
         exact.append(f"{{ const volatile void *p = {target}; (void)p; }}")
+        if sa == "_Static_assert" and not by_value:
+            loose.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
     elif cls == "struct":
         exact.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
     elif cls in ("int", "float", "array") and sa == "_Static_assert":
@@ -457,8 +562,9 @@ def _value_checks(
 def _check_function(
     out: _Writer, name: str, params: str, exact: list[str], loose: list[str]
 ) -> None:
-    """Writes the checks in two functions: one where any diagnostic is an
-    error, one where type differences of the same kind only warn."""
+    """Writes the checks in two functions: one where any diagnostic of
+    pointer types is an error, one under the rules of the checks section
+    (type differences of the same kind warn)."""
     if exact:
         out.w(_PRAGMAS_EXACT.rstrip("\n"))
         out.w(f"static void {name}({params}) {{")
@@ -466,11 +572,9 @@ def _check_function(
         out.w("}")
         out.w(_PRAGMAS_POP.rstrip("\n"))
     if loose:
-        out.w(_PRAGMAS_CHECKS.rstrip("\n"))
         out.w(f"static void {name}_w({params}) {{")
         out.w(*(f"    {c}" for c in loose))
         out.w("}")
-        out.w(_PRAGMAS_POP.rstrip("\n"))
 
 
 # -- functions ------------------------------------------------------------------
@@ -492,7 +596,6 @@ def _gen_function(out: _Writer, item: dict[str, Any], cplusplus: bool) -> None:
         out.manifest.append(("function", name, i, True))
         return
     out.w(f"/* function {name} ({item['origin']}) */")
-    out.w(_PRAGMAS_CHECKS.rstrip("\n"))
     args = ", ".join(f"x{i}" for i in range(len(params)))
     plist = ", ".join(_decl(p[0], f"x{i}") for i, p in enumerate(params)) or "void"
     out.w(f"static {_decl(rspell, f'_rcffi_d_{name}({plist})')} {{")
@@ -508,12 +611,11 @@ def _gen_function(out: _Writer, item: dict[str, Any], cplusplus: bool) -> None:
     else:
         out.w(f"    return {name}({args});")
     out.w("}")
-    out.w(_PRAGMAS_POP.rstrip("\n"))
     out.region(item, start)
     cargs = ", ".join(f"*({_abstract(p[1])})a[{i}]" for i, p in enumerate(params))
     call = f"_rcffi_d_{name}({cargs})"
     body = call + ";" if rcls == "void" else f"*({_abstract(rptr)})r = {call};"
-    out.w(f"static void _rcffi_call_{name}(void **a, void *r) {{ (void)a; (void)r; {body} }}")
+    out.g(f"static void _rcffi_call_{name}(void **a, void *r) {{ (void)a; (void)r; {body} }}")
     i = out.values(2)
     out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&_rcffi_d_{name});", item)
     out.f(f"    _rcffi_v[{i + 1}] = _RCFFI_ADDR(&_rcffi_call_{name});", item)
@@ -522,7 +624,7 @@ def _gen_function(out: _Writer, item: dict[str, Any], cplusplus: bool) -> None:
 
 def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> None:
     name = item["name"]
-    start = out.line
+    start = out.gline
     rspell, _rptr, rcls = item["result"]
     params = item["params"]
     if item["variadic"]:
@@ -535,18 +637,18 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
     args = ", ".join(f"x{i}" for i in range(len(params)))
     slot = f"_rcffi_ep_{name}"
     storage = "" if item["plus_c"] else "static "
-    out.w(f'/* extern "Python" {name} ({item["origin"]}) */')
-    out.w(f"static {_decl(rspell, f'(*{slot})({types})')};")
-    out.w(f"{storage}{_decl(rspell, f'{name}({plist})')} {{")
+    out.g(f'/* extern "Python" {name} ({item["origin"]}) */')
+    out.g(f"static {_decl(rspell, f'(*{slot})({types})')};")
+    out.g(f"{storage}{_decl(rspell, f'{name}({plist})')} {{")
     if rcls == "void":
-        out.w(f"    if ({slot}) {{ {slot}({args}); return; }}")
-        out.w(f"    _rcffi_extern_missing({_c_string(module_name + '.' + name)});")
+        out.g(f"    if ({slot}) {{ {slot}({args}); return; }}")
+        out.g(f"    _rcffi_extern_missing({_c_string(module_name + '.' + name)});")
     else:
-        out.w(f"    if ({slot}) return {slot}({args});")
-        out.w(f"    _rcffi_extern_missing({_c_string(module_name + '.' + name)});")
-        out.w(f"    {{ {_decl(rspell, 'r')}; memset(&r, 0, sizeof r); return r; }}")
-    out.w("}")
-    out.region(item, start)
+        out.g(f"    if ({slot}) return {slot}({args});")
+        out.g(f"    _rcffi_extern_missing({_c_string(module_name + '.' + name)});")
+        out.g(f"    {{ {_decl(rspell, 'r')}; memset(&r, 0, sizeof r); return r; }}")
+    out.g("}")
+    out.gregion(item, start)
     i = out.values(2)
     out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&{name});", item)
     out.f(f"    _rcffi_v[{i + 1}] = _RCFFI_ADDR(&{slot});", item)
@@ -559,19 +661,28 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
 def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
     name = item["name"]
     start = out.line
+    by_value = item["is_const"] and item["type"][2] == "pointer"
     if not item["problem"]:
         out.w(f"/* global {name} ({item['origin']}) */")
         exact, loose = _value_checks(
-            out, name, item["type"], item["dots_length"], f"global variable '{name}'"
+            out,
+            name,
+            item["type"],
+            item["dots_length"],
+            f"global variable '{name}'",
+            by_value=by_value,
         )
         _check_function(out, f"_rcffi_check_{n}", "void", exact, loose)
         out.region(item, start)
     i = out.values(3)
-    out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&{name});", item)
-    out.f(f"    _rcffi_v[{i + 1}] = sizeof({name});", item)
+    if by_value:
+        out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR({name});", item)
+    else:
+        out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&{name});", item)
+        out.f(f"    _rcffi_v[{i + 1}] = sizeof({name});", item)
     if item["dots_length"]:
         out.f(f"    _rcffi_v[{i + 2}] = sizeof({name}) / sizeof({name}[0]);", item)
-    out.manifest.append(("variable", name, i, item["dots_length"]))
+    out.manifest.append(("variable", name, i, item["dots_length"], by_value))
 
 
 def _int_value(out: _Writer, expr: str, item: dict[str, Any]) -> int:

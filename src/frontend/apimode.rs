@@ -162,6 +162,9 @@ pub enum ApiItemKind {
         ty: Spelled,
         /// `T name[...]`: `ty` is the item type.
         dots_length: bool,
+        /// Declared `const` (`int (*const f)(int)`: C may define it as a
+        /// function, so it is read as a value, not through its address).
+        is_const: bool,
     },
     Constant {
         source: ConstSource,

@@ -18,11 +18,20 @@ use crate::parse::ast::{
 /// through its body, `...` where a type is needed).
 pub type SpellError = String;
 
-/// How anonymous structs, unions and enums are named in C: by the offset
-/// of their body in the cdef source, the typedef name (or `__typeof__`
-/// expression) that denotes them.
+/// How names of the cdef are spelled in C.
 pub trait AnonNames {
+    /// An anonymous struct, union or enum, by the offset of its body in
+    /// the cdef source: the typedef name (or `__typeof__` expression) that
+    /// denotes it.
     fn anon_name(&self, span_start: u32) -> Option<String>;
+
+    /// A typedef name of the cdef: what C should see instead (the type it
+    /// stands for, as cffi does, so the C code need not define every
+    /// typedef of the cdef), or `None` to keep the name (names whose type
+    /// only the C code knows).
+    fn typedef_spelling(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 impl<F: Fn(u32) -> Option<String>> AnonNames for F {
@@ -153,7 +162,7 @@ fn base_name(b: &BaseType, anon: &dyn AnonNames) -> Result<String, SpellError> {
     Ok(match b {
         BaseType::Void => "void".to_owned(),
         BaseType::Primitive(p) => (*p).to_owned(),
-        BaseType::Named(n) => n.clone(),
+        BaseType::Named(n) => anon.typedef_spelling(n).unwrap_or_else(|| n.clone()),
         BaseType::Struct(def) => {
             let kw = match def.kind {
                 StructKind::Struct => "struct",

@@ -388,10 +388,15 @@ impl<'a> Resolver<'a> {
                             .to_owned(),
                     );
                 } else if bitsize.is_some() {
-                    problem = Some(format!(
-                        "bitfield '{}' in a struct declared with '...;' is not supported \
-                         (declare the struct completely, or leave the bitfield out)",
-                        f.name.as_deref().unwrap_or("")
+                    return Err(Located::at(
+                        Error::new(
+                            ErrorKind::NotImplemented,
+                            format!(
+                                "{key}: using both bitfields and '...;' is not supported \
+                                 (declare the struct completely, or leave the bitfield out)"
+                            ),
+                        ),
+                        f.span,
                     ));
                 }
                 items.push(self.field_item(f, texpr, resolved.as_ref(), dots, bitsize));
@@ -526,8 +531,10 @@ impl<'a> Resolver<'a> {
 
     /// The C spelling of `t` (resolved as `resolved`, when it could be).
     pub fn spelled(&self, t: &TypeExpr, resolved: Option<&TypeRef>) -> Result<Spelled, String> {
-        let names = &self.anon_names;
-        let anon = |start: u32| names.get(&start).cloned();
+        let anon = SpellNames {
+            anon: &self.anon_names,
+            decls: self.decls,
+        };
         Ok(Spelled {
             spell: cspell::spell(t, &anon)?,
             ptr: cspell::spell_pointer_to(t, &anon)?,
@@ -537,8 +544,10 @@ impl<'a> Resolver<'a> {
 
     /// The spelling of a function parameter (adjusted as C does).
     fn spelled_param(&self, t: &TypeExpr, resolved: Option<&TypeRef>) -> Result<Spelled, String> {
-        let names = &self.anon_names;
-        let anon = |start: u32| names.get(&start).cloned();
+        let anon = SpellNames {
+            anon: &self.anon_names,
+            decls: self.decls,
+        };
         Ok(Spelled {
             spell: cspell::spell_param(t, &anon)?,
             ptr: cspell::spell_param_pointer(t, &anon)?,
@@ -805,6 +814,7 @@ impl<'a> Resolver<'a> {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
                             dots_length: true,
+                            is_const,
                         };
                         self.record(name, kind, problem, *span);
                     }
@@ -839,6 +849,7 @@ impl<'a> Resolver<'a> {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
                             dots_length: false,
+                            is_const,
                         };
                         self.record(name, kind, None, *span);
                     }
@@ -846,6 +857,7 @@ impl<'a> Resolver<'a> {
                         let kind = ApiItemKind::Variable {
                             ty: resolved_spelling(&vty, &self.decls.dots_typedefs),
                             dots_length: false,
+                            is_const,
                         };
                         self.record(name, kind, Some(why), *span);
                     }
@@ -1169,9 +1181,55 @@ impl Resolver<'_> {
 /// written through a function typedef.
 fn resolved_spelling(t: &TypeRef, dots: &HashMap<String, DotsKind>) -> Spelled {
     Spelled {
-        spell: t.name_with("@"),
+        spell: t.name_with(" @"),
         ptr: intern::pointer(t).name_with("@"),
         class: TypeClass::of(t, dots),
+    }
+}
+
+/// What the code generator calls names by (see [`cspell::AnonNames`]).
+struct SpellNames<'a> {
+    anon: &'a HashMap<u32, String>,
+    decls: &'a Declarations,
+}
+
+impl cspell::AnonNames for SpellNames<'_> {
+    fn anon_name(&self, span_start: u32) -> Option<String> {
+        self.anon.get(&span_start).cloned()
+    }
+
+    fn typedef_spelling(&self, name: &str) -> Option<String> {
+        let d = self.decls;
+        if d.dots_typedefs.contains_key(name) || d.placeholders.contains_key(name) {
+            return None;
+        }
+        let t = d.typedefs.get(name)?;
+        let cname = t.cname();
+        // Anonymous structs and `typedef ... t` are only named by the typedef.
+        if cname.contains('$') || cname == name {
+            return None;
+        }
+        if d.raw_function_typedefs.contains(name) {
+            let info = t.func_info()?;
+            let mut args: Vec<&str> = info.args.iter().map(|a| a.cname()).collect();
+            if info.ellipsis {
+                args.push("...");
+            }
+            let list = if args.is_empty() {
+                "void".to_owned()
+            } else {
+                args.join(", ")
+            };
+            return Some(format!(
+                "__typeof__({})",
+                info.result.name_with(&format!("({list})"))
+            ));
+        }
+        if cname.contains(['*', '(', '[']) {
+            Some(format!("__typeof__({cname})"))
+        } else {
+            Some(cname.to_owned())
+        }
     }
 }
 

@@ -85,10 +85,15 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             d.set_item("variadic", *variadic)?;
             d.set_item("plus_c", *plus_c)?;
         }
-        ApiItemKind::Variable { ty, dots_length } => {
+        ApiItemKind::Variable {
+            ty,
+            dots_length,
+            is_const,
+        } => {
             d.set_item("kind", "variable")?;
             d.set_item("type", spelled(py, ty)?)?;
             d.set_item("dots_length", *dots_length)?;
+            d.set_item("is_const", *is_const)?;
         }
         ApiItemKind::Constant {
             source,
