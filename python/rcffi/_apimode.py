@@ -301,7 +301,7 @@ class Lib(types.ModuleType):
                     f"cannot call '{name}': it is a variadic function-like macro, which has "
                     "no address (declare a wrapper function in set_source())"
                 )
-            fn = ffi.cast(funcs[name], addr)
+            fn = _function(ffi, funcs[name], addr, _stub, name)
             d[name] = fn
             return fn
         if name in externs:
@@ -382,6 +382,18 @@ class Lib(types.ModuleType):
         raise AttributeError(f"lib has no global named {name!r}")
 
 
+def _function(ffi: Any, fntype: Any, addr: int, stub: int, name: str) -> Any:
+    """The object ``lib.NAME`` gives for a function: a function-pointer
+    cdata on the declared-signature wrapper.  When the call layer offers
+    ``_cffi_backend._api_function(fntype, address, stub, name)``, it gets
+    the direct-call stub (``void stub(void **args, void *result)``) too,
+    to call without libffi."""
+    make = getattr(_backend, "_api_function", None)
+    if make is not None and stub:
+        return make(fntype, addr, stub, name)
+    return ffi.cast(fntype, addr)
+
+
 def attach(ffi: Any, module_name: str, table: Table, facts: Facts) -> Lib:
     """Makes the ``lib`` of a loaded table and connects ``extern "Python"``
     slots to ``ffi.def_extern``."""
@@ -415,7 +427,7 @@ def load_module(module_name: str, module_file: str, spec: dict[str, Any]) -> tup
     ffi._api_ops = list(ops)
     ffi._rcffi_module_name = module_name
     lib = attach(ffi, module_name, table, facts)
-    sys.modules.setdefault(module_name + ".lib", lib)
+    sys.modules[module_name + ".lib"] = lib
     return ffi, lib
 
 
