@@ -598,6 +598,18 @@ def test_include_across_modules(builder, request):
     assert get(address(f, it)) == 123
     assert sys.modules[base].ffi.typeof("struct item") is f.typeof("struct item")
     builder.names.append(base)
+    # Including the ffi of the compiled module works the same.
+    again = module_name(request, "_again")
+    ffi3 = rcffi.FFI()
+    ffi3.include(sys.modules[base].ffi)
+    ffi3.cdef("id_t2 item_id2(struct item *);")
+    ffi3.set_source(
+        again,
+        "typedef long id_t2; struct item { char tag; id_t2 id; };\n"
+        "id_t2 item_id2(struct item *it) { return it->id + 1; }",
+    )
+    mod3 = builder.load(ffi3)
+    assert mod3.ffi.typeof("struct item") is f.typeof("struct item")
 
 
 def test_include_needs_a_module():

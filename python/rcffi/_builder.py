@@ -65,7 +65,7 @@ def _ops_for_module(ffi: Any) -> list[tuple[Any, ...]]:
     for op in ffi._api_ops:
         if op[0] == "include":
             other = op[1]
-            name = _module_of(other)
+            name = other if isinstance(other, str) else _module_of(other)
             if name is None:
                 raise ValueError(
                     "ffi.include(other): in API mode, 'other' must be an FFI of a module "
@@ -298,11 +298,7 @@ def _verify_name(ffi: Any, source: str, kwargs: dict[str, Any], ext: str) -> str
 
     h = hashlib.sha256()
     h.update(repr((__version__, sys.platform, ext, source, sorted(kwargs.items()))).encode())
-    for op in ffi._api_ops:
-        if op[0] == "include":
-            h.update(repr(("include", id(op[1]), op[1]._api_ops_fingerprint())).encode())
-        else:
-            h.update(repr(op).encode())
+    h.update(ffi._api_ops_fingerprint().encode("utf-8", "surrogateescape"))
     return "_rcffi_v_" + h.hexdigest()[:20]
 
 

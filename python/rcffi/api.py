@@ -87,7 +87,9 @@ class FFI(_backend.FFI):
         of the FFIs it includes) do."""
         parts = []
         for op in self._api_ops:
-            if op[0] == "include":
+            if op[0] == "include" and isinstance(op[1], str):
+                parts.append(f"include({op[1]!r})")  # a compiled module, by name
+            elif op[0] == "include":
                 parts.append("include(" + op[1]._api_ops_fingerprint() + ")")
             else:
                 parts.append(repr(op))
