@@ -3,6 +3,7 @@
 pub mod call;
 pub mod errors;
 pub mod frontend;
+pub mod library;
 pub mod memory;
 pub mod parse;
 pub mod python;

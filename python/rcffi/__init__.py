@@ -17,7 +17,8 @@ from ._rcffi import (
 _cffi_backend = _rcffi._cffi_backend
 _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
-from . import api  # noqa: E402
+# (_apimode registers _cffi_backend.Lib.)
+from . import _apimode, api  # noqa: E402,F401
 from .api import FFI  # noqa: E402
 from .build import VerificationWarning  # noqa: E402
 

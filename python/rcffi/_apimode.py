@@ -382,6 +382,23 @@ class Lib(types.ModuleType):
         raise AttributeError(f"lib has no global named {name!r}")
 
 
+class _FFIGlobSupport:
+    """cffi's ``_cffi_backend.__FFIGlobSupport`` (the type of global
+    variables in a ``lib``'s namespace); rcffi reads globals directly."""
+
+
+def _register_backend_names() -> None:
+    """``_cffi_backend.Lib`` and ``_cffi_backend.__FFIGlobSupport``, named as
+    in cffi."""
+    for cls, name in ((Lib, "Lib"), (_FFIGlobSupport, "__FFIGlobSupport")):
+        cls.__module__ = "_cffi_backend"
+        cls.__name__ = cls.__qualname__ = name
+        setattr(_backend, name, cls)
+
+
+_register_backend_names()
+
+
 def _function(ffi: Any, fntype: Any, addr: int, stub: int, name: str) -> Any:
     """The object ``lib.NAME`` gives for a function: a function-pointer
     cdata on the declared-signature wrapper.  When the call layer offers

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _rcffi
-from ._rcffi import CDefError, FFIError
+from ._rcffi import CDefError, FFIError, VerificationMissing
 
 _backend = _rcffi._cffi_backend
 
@@ -137,37 +137,14 @@ class FFI(_backend.FFI):
             raise TypeError("cannot pass 'free' without 'alloc'")
 
         def allocator(cdecl: Any, init: Any = None) -> Any:
-            ctype = self.typeof(cdecl) if isinstance(cdecl, str) else cdecl
             if alloc is None:
-                p = self.new(ctype, init)
-                return p
-            if ctype.kind == "array" and ctype.length is None:
-                length = _array_length(init)
-                ctype = self.typeof(self.getctype(ctype.item, f"[{length}]"))
-            elif ctype.kind not in ("pointer", "array"):
-                raise TypeError(f"expected a pointer or array ctype, got {ctype.cname!r}")
-            size = self.sizeof(ctype.item) if ctype.kind == "pointer" else self.sizeof(ctype)
-            mem = alloc(size)
-            if mem is None or not isinstance(mem, self.CData):
-                raise TypeError("alloc() must return a cdata pointer, not " + type(mem).__name__)
-            if not mem:
-                raise MemoryError(f"alloc() returned NULL for {size} bytes")
-            p = self.cast(ctype if ctype.kind == "pointer" else self.getctype(ctype, "*"), mem)
-            if should_clear_after_alloc:
-                self.memmove(p, bytes(size), size)
-            if ctype.kind == "array":
-                p = self.cast(self.getctype(ctype.item, "*"), p)
-                arr = self.cast(self.getctype(ctype, "*"), p)[0]
-                if init is not None:
-                    arr[0 : len(arr)] = init if not isinstance(init, int) else arr[0 : len(arr)]
-                result = arr
-            else:
-                if init is not None:
-                    p[0] = init
-                result = p
-            if free is not None:
-                return self.gc(result, lambda _p: free(mem))
-            return self.gc(result, lambda _p: None)
+                if should_clear_after_alloc:
+                    return self.new(cdecl, init)
+                size = self._alloc_size(cdecl, init)
+                raw = self.new("char[]", size)
+                return self._new_custom(cdecl, init, raw, None, False)
+            raw = alloc(self._alloc_size(cdecl, init))
+            return self._new_custom(cdecl, init, raw, free, should_clear_after_alloc)
 
         return allocator
 
@@ -220,7 +197,7 @@ class FFI(_backend.FFI):
         def make(fn: Callable[..., Any]) -> Any:
             if not callable(fn):
                 raise TypeError("the 'python_callable' argument is not callable")
-            return _backend.callback(self.typeof(cdecl), fn, error, onerror)
+            return _backend.callback(self._callback_type(cdecl), fn, error, onerror)
 
         if python_callable is None:
             return make
@@ -406,9 +383,15 @@ class _Lib:
         if name in consts:
             value = consts[name]
             if value is None:
-                raise FFIError(
+                raise VerificationMissing(
                     f"the value of {name!r} is only known in API mode "
                     "(ffi.set_source() or ffi.verify())"
+                )
+            if isinstance(value, float):
+                # As cffi: a 'static const double' has no address to read in
+                # ABI mode.
+                raise NotImplementedError(
+                    f"{name!r}: non-integer constants are only available in API mode"
                 )
             object.__setattr__(self, name, value)
             return value

@@ -18,6 +18,17 @@ pub fn set(v: i32) {
     SAVED.with(|s| s.set(v));
 }
 
+/// Runs the C call `f` with C's errno set from the saved value before,
+/// and saved again after (one thread-local lookup for both).
+pub fn around_c_call<R>(f: impl FnOnce() -> R) -> R {
+    SAVED.with(|s| {
+        super::raw::set_c_errno(s.get());
+        let r = f();
+        s.set(super::raw::c_errno());
+        r
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

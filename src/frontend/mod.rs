@@ -154,13 +154,36 @@ impl Declarations {
 
     /// Resolves a type string such as `"int(*)[5]"`.
     pub fn parse_type(&mut self, src: &str) -> Result<TypeRef, Error> {
+        self.resolve_type_string(src, false)
+    }
+
+    /// The function type of a callback declaration: a function type
+    /// (`"int(int)"`), a function pointer type, or a declaration with a
+    /// name (`"int cb(int)"`).
+    pub fn parse_callback_type(&mut self, src: &str) -> Result<TypeRef, Error> {
+        if let Ok(t) = self.resolve_type_string(src, true) {
+            return Ok(t);
+        }
+        let declared = format!("{src};");
+        if let Ok(parsed) = parse::parse_cdef(&declared, self)
+            && let [parse::ast::Decl::Function { ty, .. }] = parsed.decls.as_slice()
+        {
+            let mut r = Resolver::new(self, CdefOptions::default());
+            return r.resolve_type(ty).map_err(|l| l.error);
+        }
+        self.resolve_type_string(src, true)
+    }
+
+    fn resolve_type_string(&mut self, src: &str, allow_function: bool) -> Result<TypeRef, Error> {
         let render = |message: &str, span: parse::ast::Span| {
             let col = src[..(span.start as usize).min(src.len())].chars().count() + 1;
             format!("{message}\n  in type \"{src}\", column {col}")
         };
         let expr = parse::parse_type_name(src, self)
             .map_err(|e| Error::cdef(render(&e.message, e.span)))?;
-        if matches!(expr, parse::ast::TypeExpr::Function { .. }) || self.is_raw_function(&expr) {
+        let is_function =
+            matches!(expr, parse::ast::TypeExpr::Function { .. }) || self.is_raw_function(&expr);
+        if is_function && !allow_function {
             return Err(Error::cdef(format!(
                 "the type '{src}' is a function type, not a pointer-to-function type"
             )));

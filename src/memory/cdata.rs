@@ -45,7 +45,9 @@ pub enum Owner {
         size: usize,
     },
     /// `ffi.new_allocator(...)` memory: `inner` holds the cdata the custom
-    /// allocator returned; `free` is called on it at release.
+    /// allocator returned; `free` is a finalizer object (see
+    /// `python::finalizer`) calling the user's `free(inner)` once, at
+    /// release or when collected.
     Custom {
         inner: Mutex<Option<Py<PyAny>>>,
         free: Option<Py<PyAny>>,
@@ -57,13 +59,24 @@ pub enum Owner {
         obj: Py<PyAny>,
         nbytes: usize,
     },
-    /// `ffi.gc(orig, destructor)`: calls the destructor on `orig` once.
+    /// `ffi.gc(orig, destructor)`: `destructor` is a finalizer object
+    /// calling the user's destructor on `orig` once, at release or when
+    /// collected.
     Gc {
         orig: Py<CData>,
         destructor: Mutex<Option<Py<PyAny>>>,
     },
     /// `ffi.new_handle(obj)`: a `void *` whose value identifies `obj`.
     Handle { obj: Py<PyAny> },
+    /// `ffi.callback(...)`: a function pointer to `closure` (the call
+    /// layer's executable code), which calls `callable` (and `onerror`).
+    /// The closure refers to those two without counting, so they must
+    /// never be dropped before it: fields drop in order, closure first.
+    Callback {
+        closure: Box<dyn std::any::Any + Send + Sync>,
+        callable: Py<PyAny>,
+        onerror: Option<Py<PyAny>>,
+    },
 }
 
 /// A held `Py_buffer` (released on drop).
@@ -325,6 +338,7 @@ impl CData {
                 | Owner::Buffer { .. }
                 | Owner::Gc { .. }
                 | Owner::Handle { .. }
+                | Owner::Callback { .. }
         )
     }
 
@@ -441,6 +455,14 @@ impl CData {
                     visit(d)?;
                 }
             }
+            Owner::Callback {
+                callable, onerror, ..
+            } => {
+                visit(callable)?;
+                if let Some(o) = onerror {
+                    visit(o)?;
+                }
+            }
             Owner::Borrowed { base: None } | Owner::Value | Owner::Owned { .. } => {}
         }
         if let Ok(keep) = self.keep.try_lock()
@@ -492,21 +514,25 @@ impl CData {
             }
             Owner::Custom { inner, free } => {
                 let inner = inner.lock().ok().and_then(|mut i| i.take());
-                if let (Some(inner), Some(free)) = (inner, free) {
-                    free.call1(py, (inner,))?;
+                if let Some(free) = free {
+                    free.call_method0(py, "run")?;
                 }
+                drop(inner);
             }
             Owner::Buffer { view, .. } => {
                 let v = view.lock().ok().and_then(|mut v| v.take());
                 drop(v);
             }
-            Owner::Gc { orig, destructor } => {
+            Owner::Gc { destructor, .. } => {
                 let d = destructor.lock().ok().and_then(|mut d| d.take());
                 if let Some(d) = d {
-                    d.call1(py, (orig.clone_ref(py),))?;
+                    d.call_method0(py, "run")?;
                 }
             }
-            Owner::Borrowed { .. } | Owner::Value | Owner::Handle { .. } => {}
+            Owner::Borrowed { .. }
+            | Owner::Value
+            | Owner::Handle { .. }
+            | Owner::Callback { .. } => {}
         }
         Ok(())
     }
@@ -534,22 +560,8 @@ impl Drop for CData {
         {
             h.remove(&(self.raw_ptr() as usize));
         }
-        // Destructors and custom `free` functions are Python calls; the
+        // Destructors and custom `free` functions run from their finalizer
+        // objects (`python::finalizer`) when those are dropped with us; the
         // owned memory and held buffers are freed by their own Drop.
-        let needs_python = match &self.owner {
-            Owner::Gc { destructor, .. } => destructor.lock().is_ok_and(|d| d.is_some()),
-            Owner::Custom {
-                inner,
-                free: Some(_),
-            } => inner.lock().is_ok_and(|i| i.is_some()),
-            _ => false,
-        };
-        if needs_python {
-            Python::attach(|py| {
-                if let Err(e) = self.free_now(py) {
-                    e.write_unraisable(py, None);
-                }
-            });
-        }
     }
 }

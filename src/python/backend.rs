@@ -509,6 +509,71 @@ pub fn newp_init(cd: &Bound<'_, CData>, init: &Bound<'_, PyAny>) -> PyResult<()>
     }
 }
 
+/// A cdata of type `t` (`size` bytes, `len` items for open arrays) on
+/// the memory that a custom allocator returned as the cdata `raw` (kept
+/// alive, and passed to `free` at the end).
+#[allow(clippy::too_many_arguments)]
+pub fn new_custom<'py>(
+    py: Python<'py>,
+    t: TypeRef,
+    size: usize,
+    len: usize,
+    raw: &Bound<'py, PyAny>,
+    free: Option<Bound<'py, PyAny>>,
+    clear: bool,
+    init: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, CData>> {
+    let Ok(rc) = raw.cast::<CData>() else {
+        return Err(PyTypeError::new_err(format!(
+            "alloc() must return a cdata object (got {})",
+            raw.get_type().name()?
+        )));
+    };
+    let me = rc.get();
+    if !(me.ty.is_pointer() || me.ty.is_array()) {
+        return Err(PyTypeError::new_err(format!(
+            "alloc() must return a cdata pointer, not '{}'",
+            me.ty.cname()
+        )));
+    }
+    let ptr = me.ptr()?;
+    if ptr.is_null() {
+        return Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+            "alloc() returned NULL for {size} bytes"
+        )));
+    }
+    if let Some(end) = known_end(rc)
+        && (end as u128) < ptr as u128 + size as u128
+    {
+        return Err(PyValueError::new_err(format!(
+            "alloc() returned {} bytes of memory, '{}' needs {size}",
+            end.saturating_sub(ptr as usize),
+            t.cname()
+        )));
+    }
+    if clear {
+        // SAFETY: the allocator's memory holds at least `size` bytes
+        // (checked above when its size is known; the allocator's contract
+        // otherwise, as in cffi).
+        unsafe { raw::fill(ptr, 0, size) };
+    }
+    let free = match free {
+        Some(f) => Some(super::finalizer::new(py, &f, raw)?),
+        None => None,
+    };
+    let owner = Owner::Custom {
+        inner: Mutex::new(Some(raw.clone().unbind())),
+        free,
+    };
+    let cd = CData::new(t, ptr, len, owner);
+    let cd: Bound<'py, CData> =
+        Bound::new(py, PyClassInitializer::from(cd).add_subclass(CDataOwn))?.into_super();
+    if let Some(init) = init {
+        newp_init(&cd, init)?;
+    }
+    Ok(cd)
+}
+
 #[pyfunction]
 #[pyo3(signature = (ctype, init=None))]
 pub fn newp<'py>(
@@ -558,6 +623,8 @@ pub fn cast_to<'py>(
                 }
             } else if let Ok(f) = v.cast::<pyo3::types::PyFloat>() {
                 f.value() as i128 as usize
+            } else if let Some(f) = crate::call::marshal::cast_file(t, v)? {
+                f as usize
             } else {
                 convert::as_integer_wrapping(v, size_of::<usize>())? as usize
             };
@@ -1025,9 +1092,10 @@ pub fn gcp<'py>(
         return Ok(cdata.clone());
     }
     let me = cdata.get();
+    let finalizer = super::finalizer::new(py, destructor, cdata.as_any())?;
     let owner = Owner::Gc {
         orig: cdata.clone().unbind(),
-        destructor: Mutex::new(Some(destructor.clone().unbind())),
+        destructor: Mutex::new(Some(finalizer)),
     };
     let init = PyClassInitializer::from(CData::new(me.ty.clone(), me.raw_ptr(), me.len, owner))
         .add_subclass(CDataGCP);
@@ -1042,7 +1110,10 @@ pub fn gc_detach(cdata: &Bound<'_, CData>) -> PyResult<()> {
         ));
     };
     let old = destructor.lock().ok().and_then(|mut d| d.take());
-    drop(old);
+    if let Some(f) = old {
+        // Disarmed: dropping it calls nothing.
+        f.bind(cdata.py()).setattr("fn", cdata.py().None())?;
+    }
     Ok(())
 }
 

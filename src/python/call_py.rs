@@ -1,26 +1,85 @@
-//! Calling C from Python and Python from C: function-pointer cdata calls,
-//! `load_library`, `callback`, `_testfunc` (the ABI-mode issue fills this
-//! in).
+//! Calling C from Python and Python from C, as `_cffi_backend` functions:
+//! calls of function-pointer cdata, `callback`, `_testfunc`.
 
-use pyo3::exceptions::PyNotImplementedError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::memory::cdata::CData;
+use super::ctype::PyCType;
+use crate::call::{callback as cb, marshal};
+use crate::memory::cdata::{CData, CDataOwn, CDataOwnGC, Owner};
 
 /// `cdata(*args)` for function-pointer cdata.
 pub fn call_cdata<'py>(
     slf: &Bound<'py, CData>,
-    _args: &Bound<'py, PyTuple>,
-    _kwargs: Option<&Bound<'py, PyDict>>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    Err(PyNotImplementedError::new_err(format!(
-        "calling cdata '{}' is not implemented yet",
-        slf.get().ty.cname()
-    )))
+    marshal::call_cdata(slf, args, kwargs)
+}
+
+/// `callback(ctype, python_callable, error=None, onerror=None)`: a C
+/// function pointer of type `ctype` that calls `python_callable`.
+#[pyfunction]
+#[pyo3(signature = (ctype, python_callable, error=None, onerror=None))]
+pub fn callback<'py>(
+    py: Python<'py>,
+    ctype: &Bound<'py, PyCType>,
+    python_callable: &Bound<'py, PyAny>,
+    error: Option<&Bound<'py, PyAny>>,
+    onerror: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, CData>> {
+    let fty = &ctype.get().t;
+    if fty.func_info().is_none() {
+        return Err(PyTypeError::new_err(format!(
+            "expected a function ctype, got '{}'",
+            fty.cname()
+        )));
+    }
+    if !python_callable.is_callable() {
+        return Err(PyTypeError::new_err(format!(
+            "expected a callable object, not {}",
+            python_callable.get_type().name()?
+        )));
+    }
+    let onerror = onerror.filter(|o| !o.is_none());
+    if let Some(o) = onerror
+        && !o.is_callable()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "expected a callable object for 'onerror', not {}",
+            o.get_type().name()?
+        )));
+    }
+    let callable: Py<PyAny> = python_callable.clone().unbind();
+    let onerror: Option<Py<PyAny>> = onerror.map(|o| o.clone().unbind());
+    let made = cb::make(fty, &callable, error, onerror.as_ref())?;
+    let cd = CData::new(
+        fty.clone(),
+        made.code,
+        0,
+        Owner::Callback {
+            closure: Box::new(made.closure),
+            callable,
+            onerror,
+        },
+    );
+    let init = PyClassInitializer::from(cd)
+        .add_subclass(CDataOwn)
+        .add_subclass(CDataOwnGC);
+    Ok(Bound::new(py, init)?.into_super().into_super())
+}
+
+/// `_testfunc(n)`: the address of C test function `n`.
+#[pyfunction]
+pub fn _testfunc(n: i32) -> PyResult<usize> {
+    crate::call::testfunc(n).ok_or_else(|| PyValueError::new_err(()))
 }
 
 /// Adds the call-related functions to `_cffi_backend`.
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(callback, m)?)?;
+    m.add_function(wrap_pyfunction!(_testfunc, m)?)?;
+    super::library_py::register(m)?;
     Ok(())
 }

@@ -205,6 +205,9 @@ impl CData {
             Owner::Handle { obj } => {
                 return Ok(format!("handle to {}", obj.bind(slf.py()).repr()?));
             }
+            Owner::Callback { callable, .. } => {
+                return Ok(format!("calling {}", callable.bind(slf.py()).repr()?));
+            }
             Owner::Borrowed { .. } => {
                 // `p[0]` of the `struct *` that `new` returned: cffi shows
                 // it as the owner of the memory.

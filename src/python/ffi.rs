@@ -126,6 +126,48 @@ impl FfiCore {
         ctype_obj(py, &t)
     }
 
+    /// The function type of a callback declaration (`ffi.callback`
+    /// accepts function types and named declarations too).
+    fn _callback_type<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyCType>> {
+        let t = match cdecl.cast::<PyString>() {
+            Ok(s) => self.decls().parse_callback_type(&s.to_cow()?)?,
+            Err(_) => self.resolve(cdecl)?,
+        };
+        ctype_obj(py, &t)
+    }
+
+    /// Bytes `ffi.new(cdecl, init)` would allocate.
+    #[pyo3(signature = (cdecl, init=None))]
+    fn _alloc_size(
+        &self,
+        cdecl: &Bound<'_, PyAny>,
+        init: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let t = self.resolve(cdecl)?;
+        Ok(backend::newp_layout(&t, init)?.0)
+    }
+
+    /// `ffi.new` into memory `raw` that a custom allocator returned;
+    /// `free(raw)` is called when the result dies or is released.
+    #[pyo3(signature = (cdecl, init, raw, free, clear))]
+    fn _new_custom<'py>(
+        &self,
+        py: Python<'py>,
+        cdecl: &Bound<'py, PyAny>,
+        init: Option<&Bound<'py, PyAny>>,
+        raw: &Bound<'py, PyAny>,
+        free: Option<Bound<'py, PyAny>>,
+        clear: bool,
+    ) -> PyResult<Bound<'py, CData>> {
+        let t = self.resolve(cdecl)?;
+        let (size, _, len) = backend::newp_layout(&t, init)?;
+        backend::new_custom(py, t, size, len, raw, free, clear, init)
+    }
+
     fn sizeof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
         if cdecl.is_instance_of::<CData>() {
             return backend::sizeof(cdecl);

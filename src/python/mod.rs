@@ -10,6 +10,8 @@ pub mod cdata_py;
 pub mod ctype;
 pub mod errors;
 pub mod ffi;
+pub mod finalizer;
+pub mod library_py;
 
 use pyo3::prelude::*;
 

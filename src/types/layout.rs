@@ -117,6 +117,11 @@ pub struct Layout {
     /// (cffi's `CT_WITH_VAR_ARRAY`): `new` sizes it from the initializer.
     pub has_var_array: bool,
     pub is_packed: bool,
+    /// A field offset, the size or the alignment was imposed by the caller
+    /// and differs from what the fields give (a struct declared with
+    /// `...;`): bytes may be unaccounted for, so the calling convention of
+    /// the struct is unknown.
+    pub custom_layout: bool,
 }
 
 impl Layout {
@@ -191,6 +196,8 @@ struct Builder<'a> {
     msvc_unit: Option<(usize, usize, usize)>,
     first_member: bool,
     has_var_array: bool,
+    /// An imposed field offset differed from the computed one.
+    custom_offsets: bool,
 }
 
 impl Builder<'_> {
@@ -283,15 +290,14 @@ impl Builder<'_> {
 
     fn add_plain(&mut self, decl: &FieldDecl, size: usize) -> Result<(), LayoutError> {
         let align = self.field_align(&decl.ty);
-        let offset = match decl.offset {
-            Some(o) => o,
-            None => {
-                let byte = usize::try_from(self.bitpos.div_ceil(8))
-                    .map_err(|_| too_large(self.struct_name))?;
-                byte.checked_next_multiple_of(align)
-                    .ok_or_else(|| too_large(self.struct_name))?
-            }
+        let computed = {
+            let byte = usize::try_from(self.bitpos.div_ceil(8))
+                .map_err(|_| too_large(self.struct_name))?;
+            byte.checked_next_multiple_of(align)
+                .ok_or_else(|| too_large(self.struct_name))?
         };
+        let offset = decl.offset.unwrap_or(computed);
+        self.custom_offsets |= offset != computed;
         self.align = self.align.max(align);
         self.msvc_unit = None;
         self.bitpos = (offset as u128 + size as u128) * 8;
@@ -454,6 +460,7 @@ pub fn compute(
         msvc_unit: None,
         first_member: true,
         has_var_array: false,
+        custom_offsets: false,
     };
     for (i, decl) in decls.iter().enumerate() {
         let is_last = i + 1 == decls.len();
@@ -463,16 +470,15 @@ pub fn compute(
         .iter()
         .any(|d| matches!(d.ty.kind, Kind::Array { len: None, .. }));
     let align = opts.total_align.unwrap_or(b.align);
-    let size = match opts.total_size {
-        Some(s) => s,
-        None => {
-            let bytes = round_up_bits(b.end_bits.div_ceil(8), align);
-            usize::try_from(bytes)
-                .ok()
-                .filter(|s| *s <= isize::MAX as usize)
-                .ok_or_else(|| too_large(struct_name))?
-        }
+    let natural_size = {
+        let bytes = round_up_bits(b.end_bits.div_ceil(8), align);
+        usize::try_from(bytes)
+            .ok()
+            .filter(|s| *s <= isize::MAX as usize)
+            .ok_or_else(|| too_large(struct_name))?
     };
+    let size = opts.total_size.unwrap_or(natural_size);
+    let custom_layout = b.custom_offsets || size != natural_size || align != b.align;
     Ok(Layout {
         fields: b.fields,
         by_name: b.by_name,
@@ -481,6 +487,7 @@ pub fn compute(
         has_flexible_array,
         has_var_array: b.has_var_array,
         is_packed: opts.packed || opts.pack == 1,
+        custom_layout,
     })
 }
 

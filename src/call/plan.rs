@@ -1,0 +1,391 @@
+//! Call plans: everything about calling a function type that can be
+//! decided once, before the first call, and cached on the type (in
+//! `CType::plan_slot`): how each argument is converted, where it lives in
+//! the call's storage, how the result comes back, and the invoker that
+//! makes the call.
+//!
+//! Variadic function types get one plan per list of argument types seen
+//! at call sites, kept in a small cache on the type.
+
+use std::sync::{Arc, Mutex};
+
+use super::abi::{self, FfiType, Place};
+use super::raw::{Cif, FrameLayout};
+use crate::errors::Error;
+use crate::types::{Kind, PrimFamily, TypeRef, intern};
+
+/// How a Python value becomes one argument.
+#[derive(Debug)]
+pub enum ArgConv {
+    /// An integer (or enum) of `size` bytes: Python ints in `lo..=hi` are
+    /// stored directly; anything else goes through the generic conversion
+    /// (which gives cffi's errors).
+    Int { size: usize, lo: i64, hi: i64 },
+    /// `double`: Python floats stored directly.
+    F64,
+    /// `float`.
+    F32,
+    /// Any other scalar (`_Bool`, `char`, wide chars, `long double`) and
+    /// structs by value: the generic conversion of the memory layer.
+    Value,
+    /// A pointer `T *`: cdata, or a temporary array made from bytes, a
+    /// list, a tuple or a str.
+    Pointer(PointerArg),
+    /// A function pointer: cdata only.
+    FuncPtr,
+}
+
+/// What a pointer argument accepts besides cdata.
+#[derive(Debug)]
+pub struct PointerArg {
+    pub item: TypeRef,
+    /// Size of the items (`None` for `void` and opaque items, which only
+    /// take cdata and, for `void *`, bytes).
+    pub item_size: Option<usize>,
+    /// `bytes` is passed as a temporary NUL-terminated copy (`char *`,
+    /// `void *` and other one-byte items).
+    pub takes_bytes: bool,
+    /// `_Bool *`: bytes must hold only 0 and 1.
+    pub bool_items: bool,
+    /// `wchar_t *`, `char16_t *`, `char32_t *`: a str becomes a
+    /// NUL-terminated temporary.
+    pub wide_items: bool,
+    /// `FILE *`: a Python file object becomes a C `FILE *`.
+    pub file_items: bool,
+}
+
+/// One argument of a plan.
+#[derive(Debug)]
+pub struct ArgPlan {
+    pub ty: TypeRef,
+    pub conv: ArgConv,
+}
+
+/// How the result comes back to Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetConv {
+    Void,
+    /// An integer or enum of `size` bytes, returned as an int.
+    Int {
+        size: usize,
+        signed: bool,
+    },
+    F64,
+    F32,
+    /// A pointer or function pointer: a non-owning cdata.
+    Pointer,
+    /// A struct or union: an owning copy of `size` bytes.
+    Struct {
+        size: usize,
+    },
+    /// Anything else: the memory layer's conversion.
+    Value,
+}
+
+/// The code that makes the call.  libffi handles any signature; direct
+/// stubs for common signatures can be added as other variants.
+pub enum Invoker {
+    Libffi(Arc<Cif>),
+}
+
+impl std::fmt::Debug for Invoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invoker::Libffi(_) => f.write_str("Invoker::Libffi"),
+        }
+    }
+}
+
+/// The plan of one exact signature.
+#[derive(Debug)]
+pub struct CallPlan {
+    pub args: Vec<ArgPlan>,
+    pub result: TypeRef,
+    pub ret: RetConv,
+    pub layout: FrameLayout,
+    pub invoker: Invoker,
+}
+
+/// Plans of a variadic function type, by the types of the extra
+/// arguments.
+pub struct VariadicPlans {
+    pub fixed: Vec<TypeRef>,
+    pub result: TypeRef,
+    cache: Mutex<Vec<(Vec<TypeRef>, Arc<CallPlan>)>>,
+}
+
+const VARIADIC_CACHE: usize = 32;
+
+impl VariadicPlans {
+    /// The plan for a call whose extra arguments have types `extra`.
+    pub fn plan_for(&self, extra: &[TypeRef]) -> Result<Arc<CallPlan>, Error> {
+        let same = |k: &[TypeRef]| {
+            k.len() == extra.len() && k.iter().zip(extra).all(|(a, b)| Arc::ptr_eq(a, b))
+        };
+        if let Ok(cache) = self.cache.lock()
+            && let Some((_, p)) = cache.iter().find(|(k, _)| same(k))
+        {
+            return Ok(p.clone());
+        }
+        let mut all = self.fixed.clone();
+        all.extend(extra.iter().cloned());
+        let plan = Arc::new(build(&all, &self.result, Some(self.fixed.len()))?);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= VARIADIC_CACHE {
+                cache.remove(0);
+            }
+            cache.push((extra.to_vec(), plan.clone()));
+        }
+        Ok(plan)
+    }
+}
+
+/// What is cached on a function type.
+pub enum TypePlan {
+    Fixed(Arc<CallPlan>),
+    Variadic(VariadicPlans),
+    /// The signature cannot be called (the error is raised at each call,
+    /// as cffi does).
+    Failed(Error),
+}
+
+/// The plan of the function type `fty`, built at the first request.
+pub fn plan_of(fty: &TypeRef) -> &TypePlan {
+    let slot = fty.plan_slot.get_or_init(|| Box::new(make_type_plan(fty)));
+    match slot.downcast_ref::<TypePlan>() {
+        Some(p) => p,
+        None => &NOT_A_PLAN,
+    }
+}
+
+static NOT_A_PLAN: TypePlan = TypePlan::Failed(Error {
+    kind: crate::errors::ErrorKind::Runtime,
+    message: String::new(),
+});
+
+fn make_type_plan(fty: &TypeRef) -> TypePlan {
+    let Some(f) = fty.func_info() else {
+        return TypePlan::Failed(Error::type_error(format!(
+            "cdata '{}' is not callable",
+            fty.cname()
+        )));
+    };
+    if f.ellipsis {
+        // Check the fixed part now, so that errors show at the first call.
+        if let Err(e) = ffi_result(&f.result).and_then(|_| {
+            f.args
+                .iter()
+                .try_for_each(|a| abi::ffi_type_of(a, Place::Argument).map(|_| ()))
+        }) {
+            return TypePlan::Failed(e);
+        }
+        return TypePlan::Variadic(VariadicPlans {
+            fixed: f.args.clone(),
+            result: f.result.clone(),
+            cache: Mutex::new(Vec::new()),
+        });
+    }
+    match build(&f.args, &f.result, None) {
+        Ok(p) => TypePlan::Fixed(Arc::new(p)),
+        Err(e) => TypePlan::Failed(e),
+    }
+}
+
+fn ffi_result(result: &TypeRef) -> Result<FfiType, Error> {
+    abi::ffi_type_of(result, Place::Result)
+}
+
+/// Builds the plan of the exact signature `args -> result`; `fixed` is
+/// the number of fixed arguments of a variadic call.
+pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result<CallPlan, Error> {
+    let rtype = ffi_result(result)?;
+    let mut ffi_args = Vec::with_capacity(args.len());
+    let mut plans = Vec::with_capacity(args.len());
+    let mut sizes = Vec::with_capacity(args.len());
+    for a in args {
+        // C adjusts array parameters to pointers.
+        let a = &match &a.kind {
+            Kind::Array { item, .. } => intern::pointer(item),
+            _ => a.clone(),
+        };
+        ffi_args.push(abi::ffi_type_of(a, Place::Argument)?);
+        plans.push(ArgPlan {
+            ty: a.clone(),
+            conv: arg_conv(a),
+        });
+        sizes.push(a.size().unwrap_or(size_of::<usize>()));
+    }
+    let ret = ret_conv(result);
+    let layout = FrameLayout::new(&sizes, result.size().unwrap_or(0));
+    let cif = Cif::new(&ffi_args, &rtype, fixed)?;
+    Ok(CallPlan {
+        args: plans,
+        result: result.clone(),
+        ret,
+        layout,
+        invoker: Invoker::Libffi(Arc::new(cif)),
+    })
+}
+
+fn int_range(size: usize, signed: bool) -> (i64, i64) {
+    match (size, signed) {
+        (8, true) => (i64::MIN, i64::MAX),
+        (8, false) => (0, i64::MAX),
+        (n, true) => {
+            let half = 1i64 << (n * 8 - 1);
+            (-half, half - 1)
+        }
+        (n, false) => (0, (1i64 << (n * 8)) - 1),
+    }
+}
+
+fn arg_conv(ty: &TypeRef) -> ArgConv {
+    match &ty.kind {
+        Kind::Primitive(_) | Kind::Enum(_) => {
+            let Some(p) = ty.storage_primitive() else {
+                return ArgConv::Value;
+            };
+            match p.family {
+                PrimFamily::Signed | PrimFamily::Unsigned if p.size <= 8 => {
+                    let (lo, hi) = int_range(p.size, p.is_signed());
+                    ArgConv::Int {
+                        size: p.size,
+                        lo,
+                        hi,
+                    }
+                }
+                PrimFamily::Float if p.size == 8 => ArgConv::F64,
+                PrimFamily::Float if p.size == 4 => ArgConv::F32,
+                _ => ArgConv::Value,
+            }
+        }
+        Kind::Pointer(item) => {
+            let prim = item.storage_primitive();
+            let one_byte = prim.is_some_and(|p| {
+                p.size == 1
+                    && matches!(
+                        p.family,
+                        PrimFamily::Char
+                            | PrimFamily::Signed
+                            | PrimFamily::Unsigned
+                            | PrimFamily::Bool
+                    )
+            });
+            ArgConv::Pointer(PointerArg {
+                item: item.clone(),
+                item_size: item.size().filter(|s| *s > 0 && !item.is_void()),
+                takes_bytes: one_byte || item.is_void(),
+                bool_items: prim.is_some_and(|p| p.family == PrimFamily::Bool),
+                wide_items: prim
+                    .is_some_and(|p| matches!(p.family, PrimFamily::Char16 | PrimFamily::Char32)),
+                file_items: is_file_type(item),
+            })
+        }
+        Kind::Function(_) => ArgConv::FuncPtr,
+        _ => ArgConv::Value,
+    }
+}
+
+/// `FILE` and `struct _IO_FILE`, which Python file objects convert to.
+pub fn is_file_type(t: &TypeRef) -> bool {
+    t.is_struct() && matches!(t.cname(), "struct _IO_FILE" | "FILE")
+}
+
+fn ret_conv(ty: &TypeRef) -> RetConv {
+    match &ty.kind {
+        Kind::Void => RetConv::Void,
+        Kind::Pointer(_) | Kind::Function(_) => RetConv::Pointer,
+        Kind::Struct(_) => RetConv::Struct {
+            size: ty.size().unwrap_or(0),
+        },
+        Kind::Primitive(_) | Kind::Enum(_) => match ty.storage_primitive() {
+            Some(p)
+                if matches!(p.family, PrimFamily::Signed | PrimFamily::Unsigned) && p.size <= 8 =>
+            {
+                RetConv::Int {
+                    size: p.size,
+                    signed: p.is_signed(),
+                }
+            }
+            Some(p) if p.family == PrimFamily::Float && p.size == 8 => RetConv::F64,
+            Some(p) if p.family == PrimFamily::Float && p.size == 4 => RetConv::F32,
+            _ => RetConv::Value,
+        },
+        Kind::Array { .. } => RetConv::Value,
+    }
+}
+
+/// The type a cdata of type `t` is passed as in the variadic part of a
+/// call: C's default argument promotions (small integers to `int`,
+/// `float` to `double`), arrays decay to pointers.
+pub fn promoted_vararg(t: &TypeRef) -> TypeRef {
+    match &t.kind {
+        Kind::Array { item, .. } => intern::pointer(item),
+        Kind::Primitive(_) | Kind::Enum(_) => match t.storage_primitive() {
+            Some(p)
+                if p.size < size_of::<std::ffi::c_int>()
+                    && (p.is_integer() || p.is_char_like()) =>
+            {
+                intern::prim("int")
+            }
+            Some(p) if p.family == PrimFamily::Float && p.size == 4 => intern::prim("double"),
+            _ => t.clone(),
+        },
+        _ => t.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::intern::{function, pointer, prim};
+
+    #[test]
+    fn plans_are_cached_per_type() {
+        let f = function(vec![prim("int"), prim("double")], &prim("long"), false, 2);
+        let a = plan_of(&f) as *const TypePlan;
+        let b = plan_of(&f) as *const TypePlan;
+        assert_eq!(a, b);
+        let TypePlan::Fixed(p) = plan_of(&f) else {
+            panic!("no plan");
+        };
+        assert!(matches!(p.args[0].conv, ArgConv::Int { size: 4, .. }));
+        assert!(matches!(p.args[1].conv, ArgConv::F64));
+        assert_eq!(
+            p.ret,
+            RetConv::Int {
+                size: 8,
+                signed: true
+            }
+        );
+    }
+
+    #[test]
+    fn complex_results_fail() {
+        let f = function(vec![], &prim("double _Complex"), false, 2);
+        assert!(matches!(plan_of(&f), TypePlan::Failed(_)));
+    }
+
+    #[test]
+    fn promotions() {
+        assert!(Arc::ptr_eq(&promoted_vararg(&prim("short")), &prim("int")));
+        assert!(Arc::ptr_eq(
+            &promoted_vararg(&prim("float")),
+            &prim("double")
+        ));
+        assert!(Arc::ptr_eq(&promoted_vararg(&prim("long")), &prim("long")));
+        let p = pointer(&prim("char"));
+        assert!(Arc::ptr_eq(&promoted_vararg(&p), &p));
+    }
+
+    #[test]
+    fn variadic_plans_are_cached() {
+        let f = function(vec![prim("int")], &prim("int"), true, 2);
+        let TypePlan::Variadic(v) = plan_of(&f) else {
+            panic!("not variadic");
+        };
+        let a = v.plan_for(&[prim("int")]).unwrap();
+        let b = v.plan_for(&[prim("int")]).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}
