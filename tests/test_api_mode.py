@@ -788,3 +788,30 @@ def test_verify_relative_to(tmp_path):
         tmpdir=str(tmp_path / "cache"),
     )
     assert ctypes_function(ffi, lib.foo, ctypes.c_int, ctypes.c_int)(100) == 142
+
+
+@needs_calls
+def test_partial_structs_by_value_go_through_the_stub(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """
+        typedef struct { int x; ...; } foo_t;
+        foo_t make(int, const char *);
+        int get(foo_t);
+        """
+    )
+    lib = ffi.verify(
+        """
+        #include <string.h>
+        typedef struct { char tag[3]; int x; double y; } foo_t;
+        foo_t make(int x, const char *s) {
+            foo_t r; memset(&r, 0, sizeof r); r.x = x + (int)strlen(s); return r;
+        }
+        int get(foo_t f) { return f.x * 2; }
+        """,
+        tmpdir=str(tmp_path),
+    )
+    f = lib.make(40, b"ab")
+    assert f.x == 42
+    assert lib.get(f) == 84
+    assert lib.get({"x": 5}) == 10

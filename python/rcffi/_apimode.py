@@ -408,7 +408,61 @@ def _function(ffi: Any, fntype: Any, addr: int, stub: int, name: str) -> Any:
     make = getattr(_backend, "_api_function", None)
     if make is not None and stub:
         return make(fntype, addr, stub, name)
-    return ffi.cast(fntype, addr)
+    fn = ffi.cast(fntype, addr)
+    if stub and any(t.kind in ("struct", "union") for t in (*fntype.args, fntype.result)):
+        # libffi cannot pass every struct by value (those declared with
+        # '...;' hide fields that decide the calling convention): such calls
+        # go through the direct-call stub, where the C compiler does it.
+        return _StubFunction(ffi, fntype, fn, stub, name)
+    return fn
+
+
+class _StubFunction:
+    """A function of ``lib`` whose calls libffi may refuse (a struct by
+    value): the first refusal switches to the direct-call stub
+    ``void stub(void **args, void *result)``."""
+
+    def __init__(self, ffi: Any, fntype: Any, fn: Any, stub: int, name: str) -> None:
+        self._ffi = ffi
+        self._fn = fn
+        self._args = fntype.args
+        self._result = fntype.result
+        self._stub = ffi.cast("void(*)(void **, void *)", stub)
+        self._use_stub = False
+        self.__name__ = name
+
+    def __call__(self, *args: Any) -> Any:
+        if not self._use_stub:
+            try:
+                return self._fn(*args)
+            except NotImplementedError as e:
+                if "not supported as" not in str(e):
+                    raise
+                self._use_stub = True
+        return self._call_stub(args)
+
+    def _call_stub(self, args: tuple[Any, ...]) -> Any:
+        ffi = self._ffi
+        if len(args) != len(self._args):
+            raise TypeError(
+                f"{self.__name__}() takes {len(self._args)} arguments ({len(args)} given)"
+            )
+        boxes = []
+        for t, value in zip(self._args, args, strict=True):
+            if t.kind == "pointer" and not isinstance(value, ffi.CData):
+                # bytes, str, lists: a temporary array, as for any call
+                value = ffi.new(ffi.getctype(t.item, "[]"), value) if value is not None else 0
+            boxes.append(ffi.new(ffi.getctype(t, "*"), value))
+        slots = ffi.new("void *[]", [ffi.cast("void *", b) for b in boxes] or [ffi.NULL])
+        if self._result.kind == "void":
+            self._stub(slots, ffi.NULL)
+            return None
+        result = ffi.new(ffi.getctype(self._result, "*"))
+        self._stub(slots, result)
+        return result[0]
+
+    def __repr__(self) -> str:
+        return f"<rcffi function {self.__name__} (through its direct-call stub)>"
 
 
 def attach(ffi: Any, module_name: str, table: Table, facts: Facts) -> Lib:
