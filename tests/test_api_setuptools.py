@@ -177,3 +177,41 @@ def test_cffi_modules_defers_to_an_installed_cffi(monkeypatch):
     assert calls == []
     setuptools_ext.rcffi_modules(object(), "rcffi_modules", ["x.py:ffi"])
     assert len(calls) == 1
+
+
+def test_distutils_extension_with_rcffi_build_ext(tmp_path, monkeypatch):
+    """``ext_modules=[ffi.distutils_extension()]`` built by rcffi's
+    ``build_ext`` command, in process."""
+    from setuptools import Distribution
+
+    from rcffi import setuptools_ext
+
+    monkeypatch.chdir(tmp_path)
+    ffi = rcffi.FFI()
+    ffi.cdef("#define ANSWER ...")
+    ffi.set_source("pkg_dx.mod", "#define ANSWER 42")
+    ext = ffi.distutils_extension(tmpdir="build", verbose=False)
+    assert ext.sources == [os.path.join("build", "pkg_dx", "mod.c")]
+    assert os.path.exists(ext.sources[0])
+    write(str(tmp_path / "pkg_dx" / "__init__.py"), "")
+    dist = Distribution(
+        {
+            "name": "dx",
+            "packages": ["pkg_dx"],
+            "ext_modules": [ext],
+            "cmdclass": {"build_ext": setuptools_ext.build_ext},
+            "script_args": ["build_ext", "--inplace"],
+        }
+    )
+    dist.parse_command_line()
+    dist.run_commands()
+    names = os.listdir(tmp_path / "pkg_dx")
+    assert "mod.rcffi.so" in names and "mod.py" in names
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import pkg_dx.mod
+
+    try:
+        assert pkg_dx.mod.lib.ANSWER == 42
+    finally:
+        for name in ("pkg_dx", "pkg_dx.mod", "pkg_dx.mod.lib"):
+            sys.modules.pop(name, None)
