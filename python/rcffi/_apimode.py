@@ -301,7 +301,7 @@ class Lib(types.ModuleType):
                     f"cannot call '{name}': it is a variadic function-like macro, which has "
                     "no address (declare a wrapper function in set_source())"
                 )
-            fn = _function(ffi, funcs[name], addr, _stub, name)
+            fn = _function(ffi, funcs[name], addr, _stub, name, facts.completions["structs"])
             d[name] = fn
             return fn
         if name in externs:
@@ -399,7 +399,9 @@ def _register_backend_names() -> None:
 _register_backend_names()
 
 
-def _function(ffi: Any, fntype: Any, addr: int, stub: int, name: str) -> Any:
+def _function(
+    ffi: Any, fntype: Any, addr: int, stub: int, name: str, measured: dict[str, Any]
+) -> Any:
     """The object ``lib.NAME`` gives for a function: a function-pointer
     cdata on the declared-signature wrapper.  When the call layer offers
     ``_cffi_backend._api_function(fntype, address, stub, name)``, it gets
@@ -409,9 +411,10 @@ def _function(ffi: Any, fntype: Any, addr: int, stub: int, name: str) -> Any:
     if make is not None and stub:
         return make(fntype, addr, stub, name)
     fn = ffi.cast(fntype, addr)
-    if stub and any(t.kind in ("struct", "union") for t in (*fntype.args, fntype.result)):
-        # libffi cannot pass every struct by value (those declared with
-        # '...;' hide fields that decide the calling convention): such calls
+    types = (*fntype.args, fntype.result)
+    if stub and any(t.kind in ("struct", "union") and t.cname in measured for t in types):
+        # libffi cannot pass these structs by value (declared with '...;',
+        # they hide fields that decide the calling convention): such calls
         # go through the direct-call stub, where the C compiler does it.
         return _StubFunction(ffi, fntype, fn, stub, name)
     return fn

@@ -54,6 +54,30 @@ impl FfiCore {
     }
 }
 
+impl FfiCore {
+    /// cffi's `VerificationMissing` when `t` (or, with `look_through`, what
+    /// `t` points to) is a struct or enum declared with `...` that no
+    /// compiler has completed.
+    fn verification_missing(&self, t: &TypeRef, look_through: bool) -> PyResult<()> {
+        let target = if look_through && (t.is_pointer() || t.is_array()) {
+            t.item().cloned().unwrap_or_else(|| t.clone())
+        } else {
+            t.clone()
+        };
+        let name = target.cname();
+        let d = self.decls();
+        let partial = (target.is_opaque() && d.partial_structs.contains(name))
+            || d.partial_enums.contains(name);
+        if partial {
+            return Err(super::errors::VerificationMissing::new_err(format!(
+                "{name}: it is declared with '...', so only API mode knows its layout (use the \
+                 'ffi' of the module ffi.compile() builds, or call ffi.verify() first)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// `getctype`'s placement of `replace_with` (cffi's rule: a `*` before an
 /// array needs parentheses; a name needs a space).
 fn place_declarator(t: &TypeRef, replace_with: &str) -> String {
@@ -173,6 +197,7 @@ impl FfiCore {
             return backend::sizeof(cdecl);
         }
         let t = self.resolve(cdecl)?;
+        self.verification_missing(&t, false)?;
         t.size()
             .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
     }
@@ -182,6 +207,7 @@ impl FfiCore {
             Ok(c) => c.get().ty.clone(),
             Err(_) => self.resolve(cdecl)?,
         };
+        self.verification_missing(&t, false)?;
         t.align().ok_or_else(|| {
             PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname()))
         })
@@ -195,6 +221,7 @@ impl FfiCore {
         fields_or_indexes: &Bound<'_, PyTuple>,
     ) -> PyResult<usize> {
         let mut t = self.resolve(cdecl)?;
+        self.verification_missing(&t, true)?;
         if fields_or_indexes.is_empty() {
             return Err(PyTypeError::new_err(
                 "offsetof() needs at least one field name or index",
@@ -226,6 +253,7 @@ impl FfiCore {
         init: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
+        self.verification_missing(&t, true)?;
         let (size, align, len) = backend::newp_layout(&t, init)?;
         let cd = backend::owned_cdata(py, t, size, align, len, true)?;
         if let Some(init) = init {
