@@ -815,3 +815,39 @@ def test_partial_structs_by_value_go_through_the_stub(tmp_path):
     assert f.x == 42
     assert lib.get(f) == 84
     assert lib.get({"x": 5}) == 10
+
+
+@needs_calls
+def test_declarators_and_complex_numbers(tmp_path):
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """
+        typedef int (*op_t)(int);
+        int (*pick(int which))(int);
+        op_t pick2(int which);
+        int sum(int a[], int n);
+        int apply(int (*f)(int), int x);
+        _Bool negate(_Bool);
+        double _Complex twice(double _Complex);
+        """
+    )
+    lib = ffi.verify(
+        """
+        static int inc(int x) { return x + 1; }
+        static int dbl(int x) { return 2 * x; }
+        int (*pick(int which))(int) { return which ? dbl : inc; }
+        typedef int (*op_t)(int);
+        op_t pick2(int which) { return which ? inc : dbl; }
+        int sum(int a[], int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }
+        int apply(int (*f)(int), int x) { return f(x); }
+        _Bool negate(_Bool b) { return !b; }
+        double _Complex twice(double _Complex z) { return z * 2; }
+        """,
+        tmpdir=str(tmp_path),
+    )
+    assert (lib.pick(1)(5), lib.pick(0)(5), lib.pick2(1)(5)) == (10, 6, 6)
+    assert lib.sum([1, 2, 3], 3) == 6
+    assert lib.apply(lib.pick(1), 7) == 14
+    assert lib.negate(True) is False
+    # libffi has no complex numbers; the direct-call stub does.
+    assert lib.twice(1 + 2j) == 2 + 4j

@@ -412,12 +412,18 @@ def _function(
         return make(fntype, addr, stub, name)
     fn = ffi.cast(fntype, addr)
     types = (*fntype.args, fntype.result)
-    if stub and any(t.kind in ("struct", "union") and t.cname in measured for t in types):
-        # libffi cannot pass these structs by value (declared with '...;',
-        # they hide fields that decide the calling convention): such calls
-        # go through the direct-call stub, where the C compiler does it.
+    if stub and any(_needs_stub(t, measured) for t in types):
         return _StubFunction(ffi, fntype, fn, stub, name)
     return fn
+
+
+def _needs_stub(t: Any, measured: dict[str, Any]) -> bool:
+    """Whether libffi refuses ``t`` by value where the compiler does not:
+    structs declared with '...;' (their hidden fields decide the calling
+    convention) and complex numbers."""
+    if t.kind in ("struct", "union"):
+        return t.cname in measured
+    return t.kind == "primitive" and "_Complex" in t.cname
 
 
 class _StubFunction:

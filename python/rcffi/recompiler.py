@@ -518,7 +518,10 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
 
 def _is_float(expr: str) -> str:
     """A C11 constant expression: 1 if ``expr`` has a floating-point type."""
-    return f"_Generic(({expr}), float: 1, double: 1, long double: 1, default: 0)"
+    return (
+        f"_Generic(({expr}), float: 1, double: 1, long double: 1, float _Complex: 1, "
+        f"double _Complex: 1, long double _Complex: 1, default: 0)"
+    )
 
 
 def _value_checks(
