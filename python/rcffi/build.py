@@ -588,8 +588,13 @@ def _build_error(
             + f"\n\ncompiler output:\n{output}\n(generated file: {c_path})"
         )
     else:
+        where = ""
+        if generated and req.generated is not None:
+            lines = [line for line, sev, _ in _diagnostics(output, req) if sev != "warning"]
+            if lines and min(lines) < req.generated.glue_line:
+                where = " (an error in the set_source() code)"
         message = (
-            f"{what} module '{req.module_name}' failed:\n{output}\n"
+            f"{what} module '{req.module_name}' failed{where}:\n{output}\n"
             f"(command: {shlex.join(result.args)})\n(generated file: {c_path})"
         )
     err = VerificationError(message)
