@@ -163,3 +163,14 @@ def test_stub_passes_mypy(tmp_path):
             os.environ["MYPYPATH"] = old
     assert ok[2] == 0, ok[0]
     assert bad[2] == 1 and "arg-type" in bad[0], bad[0]
+
+
+def test_ffi_emit_stub_writes_the_lib_stub(tmp_path):
+    import rcffi
+
+    ffi = rcffi.FFI()
+    ffi.cdef("int add(int, int); double scale(double);\n#define N 3\n")
+    out = tmp_path / "_m.pyi"
+    ffi.emit_stub(out)
+    text = out.read_text()
+    assert "def add(" in text and "def scale(" in text
