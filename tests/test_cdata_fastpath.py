@@ -341,3 +341,12 @@ def test_item_views(ffi):
     del x
     gc.collect()
     assert pp[1][0] == 9 and pp[0] == ffi.NULL
+
+
+def test_new_of_partial_types_stays_an_error():
+    f = rcffi.FFI()
+    f.cdef("enum e { A, B, ... }; struct s { int x; ...; };")
+    for _ in range(3):  # also once the type strings are remembered
+        for t in ("enum e *", "enum e[2]", "struct s *"):
+            with pytest.raises(rcffi.VerificationMissing):
+                f.new(t)

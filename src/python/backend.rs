@@ -410,25 +410,21 @@ fn no_memory(size: usize, ty: &TypeRef) -> PyErr {
 }
 
 /// The size and alignment of `new(t)` without an initializer, for the
-/// common types: `T[n]` and `T *` (not `void *`, nor a struct with an
-/// open array).  `None`: the general path ([`newp_layout`]) decides.
+/// common types: `T[n]` and `T *` (not `void *`, a struct with an open
+/// array, nor an enum, which API mode may still have to complete).
+/// `None`: the general path ([`newp_layout`]) decides.
 #[inline]
 pub fn new_size_fast(t: &TypeRef) -> Option<(usize, usize)> {
     let (item, size) = match &t.kind {
         Kind::Array { item, len: Some(_) } => (item, t.size()?),
-        Kind::Pointer(item) => {
-            let var = match &item.kind {
-                Kind::Struct(s) => s.layout()?.has_var_array,
-                Kind::Void => return None,
-                _ => false,
-            };
-            if var {
-                return None;
-            }
-            (item, item.size()?)
-        }
+        Kind::Pointer(item) => (item, item.size()?),
         _ => return None,
     };
+    match &item.kind {
+        Kind::Struct(s) if s.layout()?.has_var_array => return None,
+        Kind::Void | Kind::Enum(_) => return None,
+        _ => {}
+    }
     (size <= isize::MAX as usize).then_some((size, item.align()?))
 }
 
