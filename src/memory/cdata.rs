@@ -335,6 +335,22 @@ impl CData {
         }
     }
 
+    /// The address if the memory is alive, `None` otherwise: the common
+    /// cases decided inline, the others by [`CData::check_alive`].
+    #[inline]
+    pub fn live_ptr(&self) -> Option<*mut u8> {
+        let alive = match &self.owner {
+            Owner::Borrowed { base: None } | Owner::Value | Owner::Handle { .. } => true,
+            Owner::Owned { .. } => !self.was_released(),
+            Owner::Borrowed { base: Some(b) } => match &b.get().owner {
+                Owner::Owned { .. } => !b.get().was_released(),
+                _ => b.get().check_alive().is_ok(),
+            },
+            _ => self.check_alive().is_ok(),
+        };
+        alive.then(|| self.raw_ptr())
+    }
+
     /// The address, failing if the memory was released.
     #[inline]
     pub fn ptr(&self) -> Result<*mut u8> {

@@ -281,6 +281,7 @@ pub enum ScalarValue {
 impl Scalar {
     /// The scalar kind of a primitive, if it is a plain integer or float
     /// (not `_Bool`, characters, `long double`, complex numbers).
+    #[inline]
     pub fn of(p: &crate::types::Primitive) -> Option<Scalar> {
         use crate::types::PrimFamily as F;
         Some(match (p.family, p.size) {
@@ -300,6 +301,17 @@ impl Scalar {
 
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::F32 | Scalar::F64)
+    }
+
+    /// The size of a value of this kind.
+    #[inline]
+    pub fn size(self) -> usize {
+        match self {
+            Scalar::I8 | Scalar::U8 => 1,
+            Scalar::I16 | Scalar::U16 => 2,
+            Scalar::I32 | Scalar::U32 | Scalar::F32 => 4,
+            Scalar::I64 | Scalar::U64 | Scalar::F64 => 8,
+        }
     }
 }
 

@@ -41,7 +41,7 @@ fn fast_field(cd: &CData, name: *mut ffi::PyObject) -> Option<(&FastField, *mut 
         return None;
     }
     // NULL and released memory: the general path gives the error.
-    let addr = cd.ptr().ok().filter(|a| !a.is_null())?;
+    let addr = cd.live_ptr().filter(|a| !a.is_null())?;
     Some((f, addr))
 }
 

@@ -272,7 +272,7 @@ unsafe extern "C" fn ffi_cast(
                     ) {
                         return None;
                     }
-                    let addr = c.ptr().ok()?;
+                    let addr = c.live_ptr()?;
                     let keeper = CData::keeper_cdata(&src.cast_unchecked::<CData>());
                     CData::borrowed(t, addr, 0, keeper)
                 };

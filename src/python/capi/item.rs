@@ -62,18 +62,22 @@ unsafe fn fast_item(cd: &CData, key: *mut ffi::PyObject) -> Option<(ItemAccess<'
         Kind::Array { item, .. } if i >= 0 && (i as usize) < cd.array_len()? => (item, false),
         _ => return None,
     };
-    let access = match &item.kind {
-        Kind::Primitive(_) | Kind::Enum(_) => {
-            ItemAccess::Scalar(Scalar::of(item.storage_primitive()?)?)
+    let (access, size) = match &item.kind {
+        Kind::Primitive(p) => {
+            let s = Scalar::of(p)?;
+            (ItemAccess::Scalar(s), s.size())
         }
-        Kind::Pointer(_) | Kind::Function(_) => ItemAccess::Pointer(item),
-        Kind::Struct(_) => ItemAccess::View(item, new_pointer),
-        Kind::Array { .. } => ItemAccess::View(item, false),
+        Kind::Enum(_) => {
+            let s = Scalar::of(item.storage_primitive()?)?;
+            (ItemAccess::Scalar(s), s.size())
+        }
+        Kind::Pointer(_) | Kind::Function(_) => (ItemAccess::Pointer(item), size_of::<usize>()),
+        Kind::Struct(_) => (ItemAccess::View(item, new_pointer), item.size()?),
+        Kind::Array { .. } => (ItemAccess::View(item, false), item.size()?),
         Kind::Void => return None,
     };
-    let size = item.size()?;
     // NULL and released memory: the general path gives the error.
-    let base = cd.ptr().ok().filter(|p| !p.is_null())?;
+    let base = cd.live_ptr().filter(|p| !p.is_null())?;
     Some((access, base.wrapping_offset(i.wrapping_mul(size as isize))))
 }
 
