@@ -469,6 +469,43 @@ impl CData {
         )
     }
 
+    /// Drops, without the generic drop glue, a cdata of the common kinds
+    /// (a value, a view, `ffi.new` memory) that made no extra state and is
+    /// not the last user of its type: its drop runs no Python code.  Frees
+    /// its `new` memory, releases its type and gives back its base
+    /// (`Some(base)`) for the caller to release.  `None`: not such a cdata,
+    /// nothing done.
+    ///
+    /// # Safety
+    /// `this` must point to a valid `CData` (the value of a dying object)
+    /// that is not used again, nor dropped, when `Some` is returned.
+    #[inline]
+    pub unsafe fn drop_simple(this: *mut CData) -> Option<Option<Py<CData>>> {
+        // SAFETY: valid and exclusively ours (caller's guarantee).
+        let me = unsafe { &mut *this };
+        if me.extra.get().is_some() || std::sync::Arc::strong_count(&me.ty) == 1 {
+            return None;
+        }
+        let base = match &mut me.owner {
+            Owner::Borrowed { base } => base.take(),
+            Owner::Value => None,
+            Owner::Owned { size, align } => {
+                if *me.flags.get_mut() & FREED == 0 {
+                    // SAFETY: the memory was allocated by alloc_owned(size,
+                    // align) at construction and not freed (FREED clear).
+                    unsafe { raw::free_owned(*me.ptr.get_mut(), *size, *align) };
+                }
+                None
+            }
+            _ => return None,
+        };
+        // What is left to drop is the type: the owner is now plain data,
+        // the extra state was never made, the other fields need no drop.
+        // SAFETY: dropped once; the CData is not used nor dropped again.
+        unsafe { std::ptr::drop_in_place(&raw mut me.ty) };
+        Some(base)
+    }
+
     /// For a cdata whose drop runs no Python code once its base is taken
     /// out (a value, a view, `ffi.new` memory, without keep-alive
     /// references, and not the last user of its type): takes the base out

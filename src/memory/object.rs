@@ -255,8 +255,19 @@ pub unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
             ffi::PyObject_ClearWeakRefs(obj);
         }
         let tp = ffi::Py_TYPE(obj);
-        let cd = &mut *obj.cast::<u8>().add(c.layout.value).cast::<CData>();
-        if let Some(base) = cd.take_simple_refs() {
+        let value = obj.cast::<u8>().add(c.layout.value).cast::<CData>();
+        let simple = catch_unwind(AssertUnwindSafe(|| CData::drop_simple(value)));
+        if let Ok(Some(base)) = simple {
+            ffi::PyObject_GC_Del(obj.cast());
+            if let Some(b) = base {
+                ffi::Py_DECREF(b.into_ptr());
+            }
+        } else if simple.is_err() {
+            // Not reached in practice; the object is leaked rather than
+            // freed half dropped.
+            drop_panicked();
+        } else if let Some(base) = (*value).take_simple_refs() {
+            let cd = &mut *value;
             let r = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(cd)));
             ffi::PyObject_GC_Del(obj.cast());
             if let Some(b) = base {
