@@ -308,12 +308,22 @@ unsafe fn drop_value(_py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<c_int
 
 #[cold]
 fn drop_panicked() {
-    // SAFETY: sets and reports an exception with a static message.
+    // SAFETY: reports an exception with a static message, the current
+    // exception (a dealloc may run while one propagates) saved around it.
     unsafe {
+        let (mut t, mut v, mut tb) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        #[allow(deprecated)]
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
         ffi::PyErr_SetString(
             ffi::PyExc_SystemError,
             c"rcffi: internal error (panic) while freeing a cdata".as_ptr(),
         );
         ffi::PyErr_WriteUnraisable(std::ptr::null_mut());
+        #[allow(deprecated)]
+        ffi::PyErr_Restore(t, v, tb);
     }
 }
