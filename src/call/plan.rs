@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::abi::{self, FfiType, Place};
+use super::direct::{self, RetKind, Stub};
 use super::raw::{Cif, FrameLayout};
 use crate::errors::Error;
 use crate::types::{Kind, PrimFamily, TypeRef, intern};
@@ -82,18 +83,55 @@ pub enum RetConv {
     Value,
 }
 
-/// The code that makes the call.  libffi handles any signature; direct
-/// stubs for common signatures can be added as other variants.
+/// The code that makes the call.
 pub enum Invoker {
-    Libffi(Arc<Cif>),
+    /// libffi's `ffi_call` through the plan's `cif`: any signature.
+    Libffi,
+    /// A direct register call (see [`direct`]): no libffi on the way.
+    Direct(DirectCall),
+    /// A compiled call stub taking the addresses of the arguments and of
+    /// the result (API mode generates one per declared function).
+    Stub(direct::ArgsStub),
 }
 
 impl std::fmt::Debug for Invoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Invoker::Libffi(_) => f.write_str("Invoker::Libffi"),
+            Invoker::Libffi => f.write_str("Invoker::Libffi"),
+            Invoker::Direct(d) => write!(f, "Invoker::Direct({:?}, {:?})", d.ret, d.slots),
+            Invoker::Stub(_) => f.write_str("Invoker::Stub"),
         }
     }
+}
+
+/// Where one argument goes in a direct call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Integer register `reg`, holding a value of `size` bytes extended
+    /// to 64 bits (sign-extended if `signed`).
+    Int { reg: u8, size: u8, signed: bool },
+    /// SSE register `reg`, holding a `double`.
+    F64(u8),
+    /// SSE register `reg`, holding a `float` in its low 32 bits.
+    F32(u8),
+    /// A struct or union of `size` (at most 16) bytes whose eightbyte `k`
+    /// goes to `parts[k]`.
+    Struct { size: u8, parts: [Part; 2] },
+}
+
+/// The register of one eightbyte of a struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Int(u8),
+    Sse(u8),
+}
+
+/// A direct call: the stub for the kind of result and where each
+/// argument goes.
+pub struct DirectCall {
+    pub stub: Stub,
+    pub ret: RetKind,
+    pub slots: Box<[Slot]>,
 }
 
 /// The plan of one exact signature.
@@ -103,6 +141,9 @@ pub struct CallPlan {
     pub result: TypeRef,
     pub ret: RetConv,
     pub layout: FrameLayout,
+    /// libffi's description of the signature (for libffi calls, and for
+    /// callbacks of this type).
+    pub cif: Arc<Cif>,
     pub invoker: Invoker,
 }
 
@@ -218,13 +259,164 @@ pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result
     let ret = ret_conv(result);
     let layout = FrameLayout::new(&sizes, result.size().unwrap_or(0));
     let cif = Cif::new(&ffi_args, &rtype, fixed)?;
+    let invoker = match fixed {
+        None => {
+            direct_plan(&plans, &ffi_args, result, &rtype).map_or(Invoker::Libffi, Invoker::Direct)
+        }
+        Some(_) => Invoker::Libffi,
+    };
     Ok(CallPlan {
         args: plans,
         result: result.clone(),
         ret,
         layout,
-        invoker: Invoker::Libffi(Arc::new(cif)),
+        cif: Arc::new(cif),
+        invoker,
     })
+}
+
+/// The direct call of a non-variadic signature, if every argument and the
+/// result travel in registers (x86-64 System V; see [`direct`]).
+fn direct_plan(
+    args: &[ArgPlan],
+    ffi_args: &[FfiType],
+    result: &TypeRef,
+    rtype: &FfiType,
+) -> Option<DirectCall> {
+    if !direct::SUPPORTED {
+        return None;
+    }
+    let mut banks = Banks::default();
+    let mut slots = Vec::with_capacity(args.len());
+    for (a, f) in args.iter().zip(ffi_args) {
+        let slot = match f {
+            FfiType::F64 => match banks.take(Class::Sse)? {
+                Part::Sse(r) => Slot::F64(r),
+                Part::Int(_) => return None,
+            },
+            FfiType::F32 => match banks.take(Class::Sse)? {
+                Part::Sse(r) => Slot::F32(r),
+                Part::Int(_) => return None,
+            },
+            FfiType::Struct { size, .. } => {
+                let classes = eightbytes(&a.ty)?;
+                // A struct that does not fit in the registers left goes
+                // to the stack as a whole: libffi's business.
+                let need_int = classes.iter().filter(|c| **c == Class::Int).count();
+                let need_sse = classes.len() - need_int;
+                if banks.ints + need_int > direct::INT_REGS
+                    || banks.sses + need_sse > direct::SSE_REGS
+                {
+                    return None;
+                }
+                let mut parts = [Part::Int(0); 2];
+                for (k, c) in classes.iter().enumerate() {
+                    parts[k] = banks.take(*c)?;
+                }
+                Slot::Struct {
+                    size: u8::try_from(*size).ok()?,
+                    parts,
+                }
+            }
+            FfiType::LongDouble | FfiType::Void => return None,
+            scalar => {
+                let (size, signed) = int_class(scalar)?;
+                match banks.take(Class::Int)? {
+                    Part::Int(reg) => Slot::Int { reg, size, signed },
+                    Part::Sse(_) => return None,
+                }
+            }
+        };
+        slots.push(slot);
+    }
+    let ret = match rtype {
+        FfiType::F64 | FfiType::F32 => RetKind::Sse,
+        FfiType::LongDouble => return None,
+        FfiType::Struct { .. } => {
+            let classes = eightbytes(result)?;
+            match classes.as_slice() {
+                [Class::Int] => RetKind::Int,
+                [Class::Sse] => RetKind::Sse,
+                [Class::Int, Class::Int] => RetKind::IntInt,
+                [Class::Sse, Class::Sse] => RetKind::SseSse,
+                [Class::Int, Class::Sse] => RetKind::IntSse,
+                [Class::Sse, Class::Int] => RetKind::SseInt,
+                _ => return None,
+            }
+        }
+        _ => RetKind::Int,
+    };
+    Some(DirectCall {
+        stub: direct::stub_for(ret),
+        ret,
+        slots: slots.into_boxed_slice(),
+    })
+}
+
+/// The argument registers handed out so far.
+#[derive(Default)]
+struct Banks {
+    ints: usize,
+    sses: usize,
+}
+
+impl Banks {
+    /// The next register of `class`, if one is left.
+    fn take(&mut self, class: Class) -> Option<Part> {
+        match class {
+            Class::Int if self.ints < direct::INT_REGS => {
+                self.ints += 1;
+                Some(Part::Int((self.ints - 1) as u8))
+            }
+            Class::Sse if self.sses < direct::SSE_REGS => {
+                self.sses += 1;
+                Some(Part::Sse((self.sses - 1) as u8))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The register class of one eightbyte, for direct calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Int,
+    Sse,
+}
+
+/// Size and signedness of an integer-class scalar.
+fn int_class(t: &FfiType) -> Option<(u8, bool)> {
+    Some(match t {
+        FfiType::I8 => (1, true),
+        FfiType::U8 => (1, false),
+        FfiType::I16 => (2, true),
+        FfiType::U16 => (2, false),
+        FfiType::I32 => (4, true),
+        FfiType::U32 => (4, false),
+        FfiType::I64 => (8, true),
+        FfiType::U64 | FfiType::Pointer => (8, false),
+        _ => return None,
+    })
+}
+
+/// The classes of the eightbytes of a struct passed in registers
+/// (INTEGER or SSE only), as the x86-64 psABI classifies them.
+#[cfg(all(target_arch = "x86_64", unix))]
+fn eightbytes(ty: &TypeRef) -> Option<Vec<Class>> {
+    use abi::sysv::Class as C;
+    abi::sysv::classify(ty)?
+        .into_iter()
+        .map(|c| match c {
+            C::Integer => Some(Class::Int),
+            C::Sse => Some(Class::Sse),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+fn eightbytes(_ty: &TypeRef) -> Option<Vec<Class>> {
+    None
 }
 
 fn int_range(size: usize, signed: bool) -> (i64, i64) {
