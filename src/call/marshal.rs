@@ -12,8 +12,8 @@ use pyo3::{Borrowed, intern};
 
 use super::direct::{self, Regs, RetKind, RetRegs};
 use super::plan::{
-    ArgConv, ArgPlan, CallPlan, DirectCall, Invoker, Part, PointerArg, RetConv, Slot, TypePlan,
-    plan_of, promoted_vararg,
+    ArgConv, ArgPlan, CallPlan, DirectArg, DirectCall, Invoker, Part, PointerArg, RetConv, Slot,
+    TypePlan, plan_of, promoted_vararg,
 };
 use super::pyconv;
 use super::raw::{self, Frame, Small, Temps};
@@ -196,9 +196,9 @@ fn invoke_direct<'py, A: ArgList<'py> + ?Sized>(
     // point into it.
     let mut scratch = Temps::scratch();
     let mut temps = Temps::new(&mut scratch);
-    for (i, (a, slot)) in plan.args.iter().zip(d.slots.iter()).enumerate() {
+    for (i, (a, da)) in plan.args.iter().zip(d.args.iter()).enumerate() {
         let v = args.item(i)?;
-        if let Err(e) = put_register(&mut regs, &mut temps, a, *slot, &v) {
+        if let Err(e) = put_register(&mut regs, &mut temps, a, *da, &v) {
             return Err(arg_error(py, e, i, callee));
         }
     }
@@ -207,47 +207,58 @@ fn invoke_direct<'py, A: ArgList<'py> + ?Sized>(
     direct_result(py, plan, d.ret, &out)
 }
 
-/// Converts `v` into the register(s) of `slot`: the common cases here,
-/// inlined, the others in [`put_register_slow`].
+/// Converts `v` into the register(s) of argument `d`: the common cases
+/// here, inlined, the others in [`put_register_slow`].
 #[inline(always)]
 fn put_register(
     regs: &mut Regs,
     temps: &mut Temps<'_>,
     a: &ArgPlan,
-    slot: Slot,
+    d: DirectArg,
     v: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    match (slot, &a.conv) {
-        (Slot::Int { reg, .. }, ArgConv::Int { lo, hi, .. }) => {
+    match d {
+        DirectArg::Int { reg, lo, hi, .. } => {
             if let Some(x) = pyconv::exact_i64(v)
-                && x >= *lo
-                && x <= *hi
+                && x >= lo
+                && x <= hi
             {
                 regs.int[usize::from(reg)] = x as u64;
                 return Ok(());
             }
         }
-        (Slot::Int { reg, .. }, ArgConv::Pointer(p)) => {
-            if let Some(x) = same_type_pointer(&a.ty, p, v) {
-                regs.int[usize::from(reg)] = x as u64;
-                return Ok(());
-            }
-        }
-        (Slot::F64(reg), ArgConv::F64) => {
+        DirectArg::F64 { reg } => {
             if let Some(x) = pyconv::exact_f64(v) {
                 regs.sse[usize::from(reg)] = x;
                 return Ok(());
             }
         }
-        (Slot::F32(reg), ArgConv::F32) => {
+        DirectArg::F32 { reg } => {
             if let Some(x) = pyconv::exact_f64(v) {
                 regs.sse[usize::from(reg)] = direct::f32_in_sse(x as f32);
                 return Ok(());
             }
         }
-        _ => {}
+        DirectArg::Pointer { reg } => {
+            if let ArgConv::Pointer(p) = &a.conv
+                && let Some(x) = same_type_pointer(&a.ty, p, v)
+            {
+                regs.int[usize::from(reg)] = x as u64;
+                return Ok(());
+            }
+        }
+        DirectArg::Struct { size, parts } => {
+            if let Ok(cd) = v.cast::<CData>()
+                && Arc::ptr_eq(&cd.get().ty, &a.ty)
+            {
+                let s = Small::of_cdata(cd.get(), usize::from(size))?;
+                put_eightbytes(regs, &s, size, parts);
+                return Ok(());
+            }
+        }
+        DirectArg::Other(_) => {}
     }
-    put_register_slow(regs, temps, a, slot, v)
+    put_register_slow(regs, temps, a, d.slot(), v)
 }
 
 /// [`put_register`] for everything but exact ints, floats and cdata of
@@ -269,12 +280,7 @@ fn put_register_slow(
         }
         (_, Slot::Struct { size, parts }) => {
             let s = struct_arg(&a.ty, usize::from(size), v)?;
-            for (k, part) in parts.iter().enumerate().take(usize::from(size).div_ceil(8)) {
-                match *part {
-                    Part::Int(r) => regs.int[usize::from(r)] = s.eightbyte(k),
-                    Part::Sse(r) => regs.sse[usize::from(r)] = f64::from_bits(s.eightbyte(k)),
-                }
-            }
+            put_eightbytes(regs, &s, size, parts);
         }
         // Everything else: the general conversion, then the register.
         (_, Slot::Int { reg, size, signed }) => {
@@ -291,6 +297,17 @@ fn put_register_slow(
         }
     }
     Ok(())
+}
+
+/// The eightbytes of a struct of `size` bytes into their registers.
+#[inline(always)]
+fn put_eightbytes(regs: &mut Regs, s: &Small, size: u8, parts: [Part; 2]) {
+    for (k, part) in parts.iter().enumerate().take(usize::from(size).div_ceil(8)) {
+        match *part {
+            Part::Int(r) => regs.int[usize::from(r)] = s.eightbyte(k),
+            Part::Sse(r) => regs.sse[usize::from(r)] = f64::from_bits(s.eightbyte(k)),
+        }
+    }
 }
 
 /// The bytes of a struct argument of `size` (at most 16) bytes.

@@ -98,7 +98,7 @@ impl std::fmt::Debug for Invoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Invoker::Libffi => f.write_str("Invoker::Libffi"),
-            Invoker::Direct(d) => write!(f, "Invoker::Direct({:?}, {:?})", d.ret, d.slots),
+            Invoker::Direct(d) => write!(f, "Invoker::Direct({:?}, {:?})", d.ret, d.args),
             Invoker::Stub(_) => f.write_str("Invoker::Stub"),
         }
     }
@@ -131,7 +131,66 @@ pub enum Part {
 pub struct DirectCall {
     pub stub: Stub,
     pub ret: RetKind,
-    pub slots: Box<[Slot]>,
+    pub args: Box<[DirectArg]>,
+}
+
+/// One argument of a direct call: the common case it takes without the
+/// general conversion (one `match` on the hot path), and its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectArg {
+    /// An integer: an exact Python `int` in `lo..=hi` goes straight to
+    /// integer register `reg`.
+    Int {
+        reg: u8,
+        lo: i64,
+        hi: i64,
+        slot: Slot,
+    },
+    /// `double`: an exact Python `float` goes to SSE register `reg`.
+    F64 { reg: u8 },
+    /// `float`: an exact Python `float`, rounded, to SSE register `reg`.
+    F32 { reg: u8 },
+    /// A pointer: a cdata of the very type (or an array of its items)
+    /// gives its address to integer register `reg`.
+    Pointer { reg: u8 },
+    /// A struct of `size` bytes: a cdata of the very type gives its
+    /// eightbytes to `parts`.
+    Struct { size: u8, parts: [Part; 2] },
+    /// Everything else goes through the general conversion into `slot`.
+    Other(Slot),
+}
+
+impl DirectArg {
+    /// The registers of the argument.
+    pub fn slot(&self) -> Slot {
+        match *self {
+            DirectArg::Int { slot, .. } | DirectArg::Other(slot) => slot,
+            DirectArg::F64 { reg } => Slot::F64(reg),
+            DirectArg::F32 { reg } => Slot::F32(reg),
+            DirectArg::Pointer { reg } => Slot::Int {
+                reg,
+                size: 8,
+                signed: false,
+            },
+            DirectArg::Struct { size, parts } => Slot::Struct { size, parts },
+        }
+    }
+
+    fn new(conv: &ArgConv, slot: Slot) -> DirectArg {
+        match (conv, slot) {
+            (ArgConv::Int { lo, hi, .. }, Slot::Int { reg, .. }) => DirectArg::Int {
+                reg,
+                lo: *lo,
+                hi: *hi,
+                slot,
+            },
+            (ArgConv::F64, Slot::F64(reg)) => DirectArg::F64 { reg },
+            (ArgConv::F32, Slot::F32(reg)) => DirectArg::F32 { reg },
+            (ArgConv::Pointer(_), Slot::Int { reg, size: 8, .. }) => DirectArg::Pointer { reg },
+            (_, Slot::Struct { size, parts }) => DirectArg::Struct { size, parts },
+            _ => DirectArg::Other(slot),
+        }
+    }
 }
 
 /// The plan of one exact signature.
@@ -327,7 +386,7 @@ fn direct_plan(
                 }
             }
         };
-        slots.push(slot);
+        slots.push(DirectArg::new(&a.conv, slot));
     }
     let ret = match rtype {
         FfiType::F64 | FfiType::F32 => RetKind::Sse,
@@ -349,7 +408,7 @@ fn direct_plan(
     Some(DirectCall {
         stub: direct::stub_for(ret),
         ret,
-        slots: slots.into_boxed_slice(),
+        args: slots.into_boxed_slice(),
     })
 }
 

@@ -380,7 +380,14 @@ impl Small {
         let mut b = Small([0; 16]);
         // SAFETY: a live cdata of a type of at least `n` bytes points to
         // that many readable bytes (`ptr` checked it is not released).
-        unsafe { crate::memory::raw::copy(b.0.as_mut_ptr(), p, n) };
+        // The common sizes are copied with a constant length (no call).
+        unsafe {
+            match n {
+                16 => std::ptr::copy_nonoverlapping(p, b.0.as_mut_ptr(), 16),
+                8 => std::ptr::copy_nonoverlapping(p, b.0.as_mut_ptr(), 8),
+                _ => crate::memory::raw::copy(b.0.as_mut_ptr(), p, n),
+            }
+        }
         Ok(b)
     }
 
