@@ -110,6 +110,15 @@ int set_errno(int v) { int old = errno; errno = v; return old; }
 #include <stdlib.h>
 void sort_ints(int *a, int n, int (*cmp)(const void *, const void *))
 { qsort(a, n, sizeof(int), cmp); }
+struct big { double a, b, c; long d; };
+struct big scale(struct big x, short k) {
+  struct big r = {x.a * k, x.b * k, x.c * k, x.d * k}; return r; }
+void _rcffi_call_scale(void **args, void *result) {
+  *(struct big *)result = scale(*(struct big *)args[0], *(short *)args[1]); }
+int stub_calls;
+short neg(short x) { return -x; }
+void _rcffi_call_neg(void **args, void *result) {
+  stub_calls++; *(short *)result = neg(*(short *)args[0]); }
 """
     )
     return "\n".join(out)
@@ -124,6 +133,12 @@ int sum_va(int n, ...);
 void nap(int ms);
 int set_errno(int v);
 void sort_ints(int *a, int n, int (*cmp)(const void *, const void *));
+struct big { double a, b, c; long d; };
+struct big scale(struct big x, short k);
+void _rcffi_call_scale(void **args, void *result);
+extern int stub_calls;
+short neg(short x);
+void _rcffi_call_neg(void **args, void *result);
 extern long long rec_i[16];
 extern double rec_d[16];
 extern int rec_n;
@@ -384,6 +399,24 @@ def test_callback_calling_back_into_c(env):
     assert list(a) == [1, 3, 5, 7, 9]
     assert seen
 
+    # Nested: a callback calls C, which calls another callback, which
+    # calls C again (the GIL is released and taken back at each level).
+    @ffi.callback("int(int, int)")
+    def inner(x, y):
+        return lib.add(x, y) * 2
+
+    @ffi.callback("int(int, int)")
+    def outer(x, y):
+        return lib.apply(inner, x) + y
+
+    assert lib.apply(outer, 10) == (10 + 1) * 2 + 1
+    threads = [threading.Thread(target=lambda: seen.append(lib.apply(outer, 1))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen[-4:] == [5, 5, 5, 5]
+
 
 def test_callback_from_a_thread_while_main_is_in_c(env):
     ffi, lib = env
@@ -397,3 +430,31 @@ def test_callback_from_a_thread_while_main_is_in_c(env):
     lib.nap(50)
     t.join()
     assert results == [42]
+
+
+def test_argument_stubs(env):
+    """API mode's compiled `void stub(void **args, void *result)`."""
+    ffi, lib = env
+    B = rcffi._cffi_backend
+
+    def stub_of(name):
+        return int(ffi.cast("intptr_t", ffi.addressof(lib, "_rcffi_call_" + name)))
+
+    scale = B._rcffi_function(ffi.addressof(lib, "scale"), "scale", "test", stub_of("scale"))
+    r = scale({"a": 1.5, "b": -2.0, "c": 0.25, "d": 7}, 4)
+    assert (r.a, r.b, r.c, r.d) == (6.0, -8.0, 1.0, 28)
+    neg = B._rcffi_function(ffi.addressof(lib, "neg"), "neg", "test", stub_of("neg"))
+    before = lib.stub_calls
+    assert neg(-32768) == -32768 and neg(5) == -5
+    assert lib.stub_calls == before + 2
+    with pytest.raises(OverflowError):
+        neg(40000)
+    with pytest.raises(TypeError, match="expects 1 arguments"):
+        neg()
+
+
+def test_null_function_pointer_as_builtin():
+    ffi = rcffi.FFI()
+    f = rcffi._cffi_backend._rcffi_function(ffi.cast("int(*)(int)", 0), "nothing")
+    with pytest.raises(RuntimeError, match="null pointer"):
+        f(1)

@@ -334,6 +334,27 @@ pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result
     })
 }
 
+/// The plan of the non-variadic function type `fty` calling through the
+/// argument stub `stub` (API mode's compiled `void stub(void **args, void
+/// *result)`), made for one function (not cached on the type).
+pub fn stub_plan(fty: &TypeRef, stub: direct::ArgsStub) -> Result<CallPlan, Error> {
+    let Some(f) = fty.func_info() else {
+        return Err(Error::type_error(format!(
+            "expected a function type, got '{}'",
+            fty.cname()
+        )));
+    };
+    if f.ellipsis {
+        return Err(Error::type_error(format!(
+            "'{}': variadic functions have no argument stub",
+            fty.cname()
+        )));
+    }
+    let mut plan = build(&f.args, &f.result, None)?;
+    plan.invoker = Invoker::Stub(stub);
+    Ok(plan)
+}
+
 /// The direct call of a non-variadic signature, if every argument and the
 /// result travel in registers (x86-64 System V; see [`direct`]).
 fn direct_plan(

@@ -84,12 +84,14 @@ fn declaration(fty: &TypeRef, name: &str) -> String {
         .name_with(&format!("{sep}{name}({})", args.join(", ")))
 }
 
-/// `lib.name`: a builtin calling the function-pointer cdata `cdata`.
-/// `origin` names where it comes from, for `__doc__`.
+/// `lib.name`: a builtin calling the function-pointer cdata `cdata`
+/// (through `plan`, or the plan of its type).  `origin` names where it
+/// comes from, for `__doc__`.
 pub fn make<'py>(
     cdata: &Bound<'py, CData>,
     name: &str,
     origin: &str,
+    plan: Option<Arc<CallPlan>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cdata.py();
     let me = cdata.get();
@@ -119,7 +121,12 @@ pub fn make<'py>(
         py,
         CFunction {
             cdata: cdata.clone().unbind(),
-            plan: marshal::fixed_plan(&fty),
+            // A NULL function takes the general path, which refuses it.
+            plan: if fnptr == 0 {
+                None
+            } else {
+                plan.or_else(|| marshal::fixed_plan(&fty))
+            },
             fty,
             fnptr,
             name: name.to_owned(),
@@ -253,16 +260,30 @@ unsafe fn call(
     r.map(Bound::into_ptr)
 }
 
-/// `_rcffi_function(cdata, name, origin="")`: `cdata` (a function
-/// pointer) as a builtin named `name`, what `lib.name` is.
+/// `_rcffi_function(cdata, name, origin=None, stub=0)`: `cdata` (a
+/// function pointer) as a builtin named `name`, what `lib.name` is.
+/// `stub`, if not 0, is the address of a compiled argument stub `void
+/// stub(void **args, void *result)` calling this function (API mode):
+/// calls then go through it instead of libffi or a direct call.
 #[pyfunction]
-#[pyo3(signature = (cdata, name, origin=None))]
+#[pyo3(signature = (cdata, name, origin=None, stub=0))]
 fn _rcffi_function<'py>(
     cdata: &Bound<'py, CData>,
     name: &Bound<'py, PyString>,
     origin: Option<&str>,
+    stub: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    make(cdata, &name.to_cow()?, origin.unwrap_or("a library"))
+    let plan = if stub == 0 {
+        None
+    } else {
+        // SAFETY: the caller (API mode's generated module) passes the
+        // address of the argument stub it compiled for this very function
+        // type, the same promise as casting an address to a function
+        // pointer type.
+        let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
+        Some(Arc::new(crate::call::plan::stub_plan(&cdata.get().ty, f)?))
+    };
+    make(cdata, &name.to_cow()?, origin.unwrap_or("a library"), plan)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
