@@ -458,3 +458,49 @@ def test_null_function_pointer_as_builtin():
     f = rcffi._cffi_backend._rcffi_function(ffi.cast("int(*)(int)", 0), "nothing")
     with pytest.raises(RuntimeError, match="null pointer"):
         f(1)
+
+
+def test_api_mode_functions(tmp_path, monkeypatch):
+    """API mode's `lib` functions are the same builtins: direct calls where
+    the registers allow, the compiled argument stub for what libffi cannot
+    describe (complex numbers, structs completed by the compiler)."""
+    import importlib
+    import sys
+
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """int add3(int, int, int); double _Complex twice(double _Complex);
+        struct hid { int a; ...; }; struct hid mk(int); int geta(struct hid);
+        int apply(int (*)(int, int), int);"""
+    )
+    ffi.set_source(
+        "_direct_api_mod",
+        r"""
+        #include <complex.h>
+        int add3(int a, int b, int c) { return a + b + c; }
+        double _Complex twice(double _Complex z) { return z * 2; }
+        struct hid { double pad; int a; long more[3]; };
+        struct hid mk(int a) { struct hid h = {0}; h.a = a; return h; }
+        int geta(struct hid h) { return h.a; }
+        static int add2(int a, int b) { return a + b; }
+        int apply(int (*f)(int, int), int x) { return f ? f(x, 1) : add2(x, 2); }
+        """,
+    )
+    ffi.compile(tmpdir=str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        mod = importlib.import_module("_direct_api_mod")
+        lib, affi = mod.lib, mod.ffi
+        assert type(lib.add3).__name__ == "builtin_function_or_method"
+        assert lib.add3(1, 2, 3) == 6
+        assert rcffi._cffi_backend._call_invoker(affi.typeof(lib.add3)) == "direct"
+        p = affi.addressof(lib, "add3")
+        assert affi.typeof(p) is affi.typeof("int(*)(int, int, int)")
+        assert p == lib.add3 and p(1, 1, 1) == 3
+        assert lib.twice(1 + 2j) == 2 + 4j
+        assert lib.geta(lib.mk(7)) == 7
+        assert lib.apply(affi.NULL, 5) == 7
+    finally:
+        sys.modules.pop("_direct_api_mod", None)
+        sys.modules.pop("_direct_api_mod.lib", None)

@@ -5,21 +5,16 @@ and the errors of malformed declarations."""
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 import pytest
 
 import rcffi
 from rcffi import CDefError, FFIError
 
-IMG_H = """
-typedef struct _Img {
-    int width;
-    int height;
-    unsigned char * data;
-} Img;
-int create_fractal(Img img, int iters);
-int mandel(float real, float imag, int max_iters, unsigned char * val);
-"""
+IMG_H = (
+    Path(__file__).resolve().parent.parent / "examples" / "mandelbrot" / "create_fractal.h"
+).read_text()
 
 
 @pytest.fixture

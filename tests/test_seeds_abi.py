@@ -4,6 +4,7 @@ tests/fixtures/)."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,20 +39,15 @@ def fractal_lib(tmp_path_factory) -> Path:
     )
 
 
-def python_create_fractal(image, iters, func, oneval):
-    """Seed 000's looping function, verbatim in substance."""
-    pixel_size_x = 3.0 / image.width
-    pixel_size_y = 2.0 / image.height
-    for y in range(image.height):
-        imag = y * pixel_size_y - 1
-        yy = y * image.width
-        for x in range(image.width):
-            real = x * pixel_size_x - 2
-            ret = func(real, imag, iters, oneval)
-            if ret < 0:
-                return ret
-            image.data[yy + x] = oneval[0]
-    return 0
+def _demo_module():
+    """examples/demo.py: it holds seed 000's Python loop, shared here."""
+    spec = importlib.util.spec_from_file_location("rcffi_demo", ROOT / "examples" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+python_create_fractal = _demo_module().python_loop
 
 
 def test_seed000_mandelbrot_abi(fractal_lib):

@@ -17,8 +17,10 @@ from ._rcffi import (
 _cffi_backend = _rcffi._cffi_backend
 _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
-from . import api  # noqa: E402
+# (_apimode registers _cffi_backend.Lib.)
+from . import _apimode, api  # noqa: E402,F401
 from .api import FFI  # noqa: E402
+from .build import VerificationWarning  # noqa: E402
 
 # The classes of the backend, for annotations (``rcffi.CData`` ...).
 CType = _cffi_backend.CType
@@ -58,6 +60,7 @@ __all__ = [
     "PkgConfigError",
     "VerificationError",
     "VerificationMissing",
+    "VerificationWarning",
     "__version__",
     "install_as_cffi",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _rcffi
-from ._rcffi import CDefError, VerificationMissing
+from ._rcffi import CDefError, FFIError, VerificationMissing
 
 _backend = _rcffi._cffi_backend
 
@@ -27,6 +27,9 @@ class FFI(_backend.FFI):
         # ``backend`` exists for cffi compatibility: rcffi has one backend.
         self._backend = _backend
         self._cdefsources: list[str] = []
+        #: ("cdef", source, options) and ("include", ffi) in call order:
+        #: what API mode replays once the compiler has completed the `...`.
+        self._api_ops: list[tuple[Any, ...]] = []
         self._included_ffis: list[FFI] = []
         self._libraries: list[Any] = []
         self._init_once_cache: dict[Any, tuple[bool, Any]] = {}
@@ -59,6 +62,8 @@ class FFI(_backend.FFI):
         with self._lock:
             self._cdef(csource, override=bool(override), packed=bool(packed), pack=pack)
             self._cdefsources.append(csource)
+            opts = {"override": bool(override), "packed": bool(packed), "pack": pack}
+            self._api_ops.append(("cdef", csource, opts))
 
     def include(self, ffi_to_include: FFI) -> None:
         """Make the declarations of another FFI available in this one."""
@@ -75,6 +80,20 @@ class FFI(_backend.FFI):
             self._cdefsources.extend(ffi_to_include._cdefsources)
             self._cdefsources.append("]")
             self._included_ffis.append(ffi_to_include)
+            self._api_ops.append(("include", ffi_to_include))
+
+    def _api_ops_fingerprint(self) -> str:
+        """A text that changes whenever the declarations of this FFI (and
+        of the FFIs it includes) do."""
+        parts = []
+        for op in self._api_ops:
+            if op[0] == "include" and isinstance(op[1], str):
+                parts.append(f"include({op[1]!r})")  # a compiled module, by name
+            elif op[0] == "include":
+                parts.append("include(" + op[1]._api_ops_fingerprint() + ")")
+            else:
+                parts.append(repr(op))
+        return "\n".join(parts)
 
     def set_unicode(self, enabled_flag: bool) -> None:
         """Declare the Windows ``TCHAR`` family of types (as cffi does)."""
@@ -97,7 +116,9 @@ class FFI(_backend.FFI):
     def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
         """The address of a struct/array cdata, of a field or item in it,
         or of a global of a ``lib``."""
-        if isinstance(cdata, _Lib):
+        from ._apimode import Lib as _ApiLib
+
+        if isinstance(cdata, (_Lib, _ApiLib)):
             if len(fields_or_indexes) != 1:
                 raise TypeError("addressof(lib, name) takes exactly one name")
             return cdata._addressof(fields_or_indexes[0])
@@ -182,16 +203,129 @@ class FFI(_backend.FFI):
             return make
         return make(python_callable)
 
-    # -- API mode (built by the API-mode work) ----------------------------
+    # -- API mode -------------------------------------------------------------
 
-    def set_source(self, module_name: str, source: str, **kwargs: Any) -> None:
-        raise NotImplementedError("API mode (set_source/compile) is not available in rcffi yet")
+    def set_source(
+        self, module_name: str, source: str | None, source_extension: str = ".c", **kwds: Any
+    ) -> None:
+        """Declare the module that ``compile()`` builds: ``source`` is C code
+        (``None`` for an ABI-mode module made of Python only), ``kwds`` are
+        the setuptools ``Extension`` keywords (``sources``,
+        ``include_dirs``, ``libraries``...)."""
+        from . import _builder
+        from .build import Options
 
-    def compile(self, *args: Any, **kwargs: Any) -> str:
-        raise NotImplementedError("API mode (set_source/compile) is not available in rcffi yet")
+        if hasattr(self, "_assigned_source"):
+            raise ValueError("set_source() cannot be called several times per ffi object")
+        _builder.check_module_name(module_name)
+        if source is not None and not isinstance(source, str):
+            raise TypeError("'source' must be a string of C code, or None")
+        Options.from_kwargs(kwds)
+        self._assigned_source = (str(module_name), source, source_extension, kwds)
 
-    def verify(self, source: str = "", **kwargs: Any) -> Any:
-        raise NotImplementedError("API mode (verify) is not available in rcffi yet")
+    def set_source_pkgconfig(
+        self,
+        module_name: str,
+        pkgconfig_libs: list[str],
+        source: str | None,
+        source_extension: str = ".c",
+        **kwds: Any,
+    ) -> None:
+        """``set_source()`` with the compile and link flags that
+        ``pkg-config`` gives for ``pkgconfig_libs``."""
+        from . import pkgconfig
+
+        if not isinstance(pkgconfig_libs, list):
+            raise TypeError("the pkgconfig_libs argument must be a list of package names")
+        pkgconfig.merge_flags(kwds, pkgconfig.flags_from_pkgconfig(pkgconfig_libs))
+        self.set_source(module_name, source, source_extension, **kwds)
+
+    def compile(
+        self, tmpdir: str = ".", verbose: Any = 0, target: str | None = None, debug: Any = None
+    ) -> str:
+        """Generate the C of ``set_source()``, build it (unless an exact
+        earlier build exists) and write the importable module; returns the
+        path of the library built (of the ``.py`` module for ABI mode)."""
+        from . import _builder
+
+        return _builder.compile_module(self, tmpdir, verbose, target, debug)
+
+    def emit_c_code(self, filename: str) -> None:
+        """Write the C that ``compile()`` would build."""
+        from . import _builder
+
+        _builder.emit_c_code(self, filename)
+
+    def emit_python_code(self, filename: str) -> None:
+        """Write the Python module of ``set_source(name, None)``."""
+        from . import _builder
+
+        _builder.emit_python_code(self, filename)
+
+    def distutils_extension(self, tmpdir: str = "build", verbose: bool = True) -> Any:
+        """Write the C file and return an ``Extension`` for rcffi's
+        ``build_ext`` (see ``rcffi.setuptools_ext``)."""
+        from . import _builder
+
+        return _builder.distutils_extension(self, tmpdir, verbose)
+
+    def verify(self, source: str = "", tmpdir: str | None = None, **kwargs: Any) -> Any:
+        """Compile ``source`` with the declarations of this FFI (cached in
+        ``__pycache__`` next to the caller, rebuilt only when something that
+        went into the build changed), complete the ``...`` declarations of
+        this FFI from the compiler, and return the ``lib``."""
+        import os
+        import sys
+
+        from . import _builder
+
+        if tmpdir is None:
+            tmpdir = os.environ.get("CFFI_TMPDIR")
+        if tmpdir is None:
+            caller = sys._getframe(1).f_code.co_filename
+            tmpdir = os.path.join(os.path.dirname(os.path.abspath(caller)), "__pycache__")
+        with self._lock:
+            return _builder.verify(self, source, tmpdir, kwargs)
+
+    def def_extern(self, *args: Any, **kwds: Any) -> Callable[[Callable[..., Any]], Any]:
+        """Decorator attaching a Python function to an ``extern "Python"``
+        function of this API-mode module: ``@ffi.def_extern()`` or
+        ``@ffi.def_extern(name=..., error=..., onerror=...)``."""
+        slots = getattr(self, "_rcffi_extern_slots", None)
+        if slots is None:
+            raise ValueError("ffi.def_extern() is only available on API-mode FFI objects")
+        return _def_extern(self, slots, *args, **kwds)
+
+
+def _def_extern(
+    ffi: FFI,
+    slots: dict[str, Any],
+    name: str | None = None,
+    error: Any = None,
+    onerror: Callable[..., Any] | None = None,
+) -> Callable[[Callable[..., Any]], Any]:
+    def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(fn):
+            raise TypeError("def_extern() must decorate a callable")
+        key = fn.__name__ if name is None else name
+        if key not in slots:
+            raise FFIError(
+                f"ffi.def_extern('{key}'): no 'extern \"Python\"' function with this name"
+            )
+        fntype, slot, _module = slots[key]
+        make = getattr(_backend, "callback", None)
+        if make is None:
+            raise NotImplementedError(
+                "ffi.def_extern() needs callbacks, which this build of rcffi lacks"
+            )
+        cb = make(fntype, fn, error, onerror)
+        ffi.cast("void **", slot)[0] = ffi.cast("void *", cb)
+        if not hasattr(ffi, "_rcffi_extern_callbacks"):
+            ffi._rcffi_extern_callbacks = {}
+        ffi._rcffi_extern_callbacks[key] = cb
+        return fn
+
+    return attach
 
 
 def _array_length(init: Any) -> int:

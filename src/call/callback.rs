@@ -54,7 +54,9 @@ pub fn make(
         return Err(unsupported());
     };
     let error = error_bytes(&plan, error)?;
-    let cif = plan.cif.clone();
+    let Some(cif) = plan.cif.clone() else {
+        return Err(unsupported());
+    };
     let handler = Handler {
         plan,
         callable: BorrowedObject::new(callable),

@@ -162,9 +162,9 @@ pub fn invoke_plan<'py, A: ArgList<'py> + ?Sized>(
 ) -> PyResult<Bound<'py, PyAny>> {
     match &plan.invoker {
         Invoker::Direct(d) => invoke_direct(py, plan, d, callee, fnptr, args),
-        Invoker::Libffi => invoke_frame(py, plan, callee, args, |frame| {
-            frame.call(py, &plan.cif, fnptr)
-        }),
+        Invoker::Libffi(cif) => {
+            invoke_frame(py, plan, callee, args, |frame| frame.call(py, cif, fnptr))
+        }
         Invoker::Stub(stub) => {
             let stub = *stub;
             invoke_frame(py, plan, callee, args, |frame| frame.call_stub(py, stub))

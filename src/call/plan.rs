@@ -85,8 +85,8 @@ pub enum RetConv {
 
 /// The code that makes the call.
 pub enum Invoker {
-    /// libffi's `ffi_call` through the plan's `cif`: any signature.
-    Libffi,
+    /// libffi's `ffi_call`: any signature.
+    Libffi(Arc<Cif>),
     /// A direct register call (see [`direct`]): no libffi on the way.
     Direct(DirectCall),
     /// A compiled call stub taking the addresses of the arguments and of
@@ -97,7 +97,7 @@ pub enum Invoker {
 impl std::fmt::Debug for Invoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Invoker::Libffi => f.write_str("Invoker::Libffi"),
+            Invoker::Libffi(_) => f.write_str("Invoker::Libffi"),
             Invoker::Direct(d) => write!(f, "Invoker::Direct({:?}, {:?})", d.ret, d.args),
             Invoker::Stub(_) => f.write_str("Invoker::Stub"),
         }
@@ -200,9 +200,10 @@ pub struct CallPlan {
     pub result: TypeRef,
     pub ret: RetConv,
     pub layout: FrameLayout,
-    /// libffi's description of the signature (for libffi calls, and for
-    /// callbacks of this type).
-    pub cif: Arc<Cif>,
+    /// libffi's description of the signature, for callbacks of this type
+    /// (every plan of a function type has one; plans of argument stubs
+    /// need none).
+    pub cif: Option<Arc<Cif>>,
     pub invoker: Invoker,
 }
 
@@ -299,39 +300,46 @@ fn ffi_result(result: &TypeRef) -> Result<FfiType, Error> {
 /// the number of fixed arguments of a variadic call.
 pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result<CallPlan, Error> {
     let rtype = ffi_result(result)?;
-    let mut ffi_args = Vec::with_capacity(args.len());
-    let mut plans = Vec::with_capacity(args.len());
-    let mut sizes = Vec::with_capacity(args.len());
-    for a in args {
-        // C adjusts array parameters to pointers.
-        let a = &match &a.kind {
-            Kind::Array { item, .. } => intern::pointer(item),
-            _ => a.clone(),
-        };
-        ffi_args.push(abi::ffi_type_of(a, Place::Argument)?);
-        plans.push(ArgPlan {
-            ty: a.clone(),
-            conv: arg_conv(a),
-        });
-        sizes.push(a.size().unwrap_or(size_of::<usize>()));
-    }
+    let (plans, sizes) = arg_plans(args);
+    let ffi_args = plans
+        .iter()
+        .map(|a| abi::ffi_type_of(&a.ty, Place::Argument))
+        .collect::<Result<Vec<_>, _>>()?;
     let ret = ret_conv(result);
     let layout = FrameLayout::new(&sizes, result.size().unwrap_or(0));
-    let cif = Cif::new(&ffi_args, &rtype, fixed)?;
+    let cif = Arc::new(Cif::new(&ffi_args, &rtype, fixed)?);
     let invoker = match fixed {
-        None => {
-            direct_plan(&plans, &ffi_args, result, &rtype).map_or(Invoker::Libffi, Invoker::Direct)
-        }
-        Some(_) => Invoker::Libffi,
+        None => direct_plan(&plans, &ffi_args, result, &rtype)
+            .map_or_else(|| Invoker::Libffi(cif.clone()), Invoker::Direct),
+        Some(_) => Invoker::Libffi(cif.clone()),
     };
     Ok(CallPlan {
         args: plans,
         result: result.clone(),
         ret,
         layout,
-        cif: Arc::new(cif),
+        cif: Some(cif),
         invoker,
     })
+}
+
+/// The argument plans of `args` (arrays adjusted to pointers, as C
+/// does) and the size of each argument's storage.
+fn arg_plans(args: &[TypeRef]) -> (Vec<ArgPlan>, Vec<usize>) {
+    let mut plans = Vec::with_capacity(args.len());
+    let mut sizes = Vec::with_capacity(args.len());
+    for a in args {
+        let a = match &a.kind {
+            Kind::Array { item, .. } => intern::pointer(item),
+            _ => a.clone(),
+        };
+        sizes.push(a.size().unwrap_or(size_of::<usize>()));
+        plans.push(ArgPlan {
+            conv: arg_conv(&a),
+            ty: a,
+        });
+    }
+    (plans, sizes)
 }
 
 /// The plan of the non-variadic function type `fty` calling through the
@@ -350,9 +358,31 @@ pub fn stub_plan(fty: &TypeRef, stub: direct::ArgsStub) -> Result<CallPlan, Erro
             fty.cname()
         )));
     }
-    let mut plan = build(&f.args, &f.result, None)?;
-    plan.invoker = Invoker::Stub(stub);
-    Ok(plan)
+    // The stub was compiled from the declaration: no libffi description
+    // is needed (nor possible for complex numbers or structs whose
+    // layout only the compiler knows), only complete types.
+    for t in f.args.iter().chain([&f.result]) {
+        let incomplete = match &t.kind {
+            Kind::Void => !std::ptr::eq(t, &f.result),
+            Kind::Array { .. } => std::ptr::eq(t, &f.result),
+            _ => t.size().is_none(),
+        };
+        if incomplete {
+            return Err(Error::type_error(format!(
+                "ctype '{}' has incomplete type",
+                t.cname()
+            )));
+        }
+    }
+    let (plans, sizes) = arg_plans(&f.args);
+    Ok(CallPlan {
+        args: plans,
+        result: f.result.clone(),
+        ret: ret_conv(&f.result),
+        layout: FrameLayout::new(&sizes, f.result.size().unwrap_or(0)),
+        cif: None,
+        invoker: Invoker::Stub(stub),
+    })
 }
 
 /// The direct call of a non-variadic signature, if every argument and the

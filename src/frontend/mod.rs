@@ -2,10 +2,15 @@
 //! cdefs declared, and the resolution of type strings against them.  The
 //! Python `FFI` class (in `python::ffi`) is a thin client of this.
 
+pub mod apimode;
 pub mod consteval;
+pub mod cspell;
 pub mod resolve;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use apimode::{ApiItem, Completions};
 
 use crate::errors::Error;
 use crate::parse::{self, TypedefNames};
@@ -76,6 +81,15 @@ pub struct Declarations {
     pub order: Vec<String>,
     pub anon_counter: usize,
     file: Option<TypeRef>,
+    /// What later declarations of a cdef see for a `typedef int... t;` or
+    /// `typedef T t[...];` name before API mode has completed it.
+    pub placeholders: HashMap<String, TypeRef>,
+    /// What the compiler said (API mode, when a compiled module loads).
+    pub completions: Arc<Completions>,
+    /// The declarations of this FFI's own cdefs, for the code generator.
+    pub api: Arc<Vec<ApiItem>>,
+    /// How many cdefs were registered.
+    pub cdef_count: usize,
 }
 
 impl TypedefNames for Declarations {
@@ -87,6 +101,14 @@ impl TypedefNames for Declarations {
 impl Declarations {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Empty declarations that will resolve `...` as `completions` say.
+    pub fn with_completions(completions: Completions) -> Self {
+        Declarations {
+            completions: Arc::new(completions),
+            ..Self::default()
+        }
     }
 
     /// The opaque `FILE` type of this FFI.
@@ -101,7 +123,10 @@ impl Declarations {
         let parsed =
             parse::parse_cdef(src, self).map_err(|e| Error::cdef(parse::render_error(src, &e)))?;
         let mut staged = self.clone();
+        let first_item = staged.api.len();
+        staged.cdef_count += 1;
         let mut r = Resolver::new(&mut staged, opts);
+        r.in_cdef = true;
         for decl in &parsed.decls {
             if let Err(Located { error, span }) = r.declare(decl) {
                 let message = match span {
@@ -113,6 +138,15 @@ impl Declarations {
         }
         for (ty, why, span) in std::mem::take(&mut r.problems) {
             types::set_problem(&ty, parsed.lines.render(&why, span));
+        }
+        let cdef_number = staged.cdef_count;
+        for item in Arc::make_mut(&mut staged.api)[first_item..].iter_mut() {
+            let p = parsed.lines.position(item.span.start);
+            item.origin = match p.file {
+                Some(f) => format!("{f}:{}", p.line),
+                None if cdef_number > 1 => format!("cdef #{cdef_number}, line {}", p.line),
+                None => format!("cdef line {}", p.line),
+            };
         }
         *self = staged;
         Ok(())
@@ -192,6 +226,11 @@ impl Declarations {
             self.const_types
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
+        }
+        for (k, t) in &other.placeholders {
+            self.placeholders
+                .entry(k.clone())
+                .or_insert_with(|| t.clone());
         }
         self.partial_structs
             .extend(other.partial_structs.iter().cloned());

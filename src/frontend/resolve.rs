@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
+use super::apimode::{
+    ApiItem, ApiItemKind, ConstSource, FieldItem, LayoutSummary, Spelled, TypeClass, length_key,
+};
 use super::consteval::{Value, wrap_to};
+use super::cspell;
 use super::{CdefOptions, Constant, Declarations, DotsKind, FunctionDecl, VariableDecl};
 use crate::errors::{Error, ErrorKind};
 use crate::parse::ast::{
@@ -12,6 +16,7 @@ use crate::parse::ast::{
 };
 use crate::types::layout::{self, FieldDecl, StructOptions};
 use crate::types::{self, ABI_DEFAULT, ABI_STDCALL, Kind, TypeRef, intern};
+use std::collections::HashMap;
 
 /// An error and, when known, where in the source it is.
 #[derive(Debug)]
@@ -50,6 +55,15 @@ pub struct Resolver<'a> {
     /// Where pointers to function types are allowed to stay function types
     /// (type strings refuse a bare function type).
     pub allow_function: bool,
+    /// Resolving a cdef (not a type string): names declared with
+    /// `typedef int... t;` resolve to their placeholder.
+    pub in_cdef: bool,
+    /// C spellings of the anonymous structs, unions and enums of this
+    /// source (by the offset of their body): their typedef name.
+    anon_names: HashMap<u32, String>,
+    /// The key of the `[...]` length being resolved (see
+    /// [`Completions::lengths`](super::apimode::Completions)).
+    dots_len_key: Option<String>,
 }
 
 fn callconv_abi(c: CallConv) -> i32 {
@@ -69,6 +83,9 @@ impl<'a> Resolver<'a> {
             anonymous: std::collections::HashMap::new(),
             problems: Vec::new(),
             allow_function: true,
+            in_cdef: false,
+            anon_names: HashMap::new(),
+            dots_len_key: None,
         }
     }
 
@@ -111,6 +128,7 @@ impl<'a> Resolver<'a> {
                 }
                 let n = match len {
                     ArrayLen::Open => None,
+                    ArrayLen::Dots if self.dots_length().is_some() => self.dots_length(),
                     ArrayLen::Dots => {
                         return Err(Located::at(
                             Error::cdef(
@@ -254,6 +272,11 @@ impl<'a> Resolver<'a> {
         if let Some(t) = self.decls.typedefs.get(name) {
             return Ok(t.clone());
         }
+        if self.in_cdef
+            && let Some(t) = self.decls.placeholders.get(name)
+        {
+            return Ok(t.clone());
+        }
         if let Some(kind) = self.decls.dots_typedefs.get(name) {
             let what = match kind {
                 DotsKind::Int => "typedef int... ",
@@ -333,9 +356,52 @@ impl<'a> Resolver<'a> {
         let Some(body) = &def.body else {
             return Ok(ty);
         };
-        if body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty)) {
+        let key = ty.cname().to_owned();
+        if def.name.is_none()
+            && let Some(n) = typedef_name
+        {
+            self.anon_names.insert(def.span.start, n.to_owned());
+        }
+        let spell = match &def.name {
+            Some(_) => Some(key.clone()),
+            None => typedef_name.map(str::to_owned),
+        };
+        let partial = body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty));
+        let facts = self.decls.completions.structs.get(&key).cloned();
+        if partial && facts.is_none() {
             // The layout is the compiler's to tell (API mode).
-            self.decls.partial_structs.insert(ty.cname().to_owned());
+            let mut items = Vec::with_capacity(body.fields.len());
+            let mut problem = None;
+            for f in &body.fields {
+                let dots = has_dots_length(&f.ty);
+                let texpr = if dots { array_item(&f.ty) } else { &f.ty };
+                let resolved = self.resolve_type(texpr).ok();
+                let bitsize = f
+                    .bitsize
+                    .as_ref()
+                    .and_then(|e| self.eval_int(e).ok())
+                    .and_then(|v| usize::try_from(v).ok());
+                if f.name.is_none() {
+                    problem = Some(
+                        "an anonymous struct or union member in a struct declared with \
+                         '...;' is not supported"
+                            .to_owned(),
+                    );
+                } else if bitsize.is_some() {
+                    return Err(Located::at(
+                        Error::new(
+                            ErrorKind::NotImplemented,
+                            format!(
+                                "{key}: using both bitfields and '...;' is not supported \
+                                 (declare the struct completely, or leave the bitfield out)"
+                            ),
+                        ),
+                        f.span,
+                    ));
+                }
+                items.push(self.field_item(f, texpr, resolved.as_ref(), dots, bitsize));
+            }
+            self.decls.partial_structs.insert(key.clone());
             self.problems.push((
                 ty.clone(),
                 "it is declared with '...', so only API mode (ffi.set_source() or \
@@ -343,11 +409,26 @@ impl<'a> Resolver<'a> {
                     .to_owned(),
                 def.span,
             ));
+            let kind = ApiItemKind::Struct {
+                key: key.clone(),
+                spell,
+                is_union,
+                partial: true,
+                fields: items,
+                layout: None,
+            };
+            self.record(&key, kind, problem, def.span);
             return Ok(ty);
         }
         let mut fields = Vec::with_capacity(body.fields.len());
+        let mut items = Vec::with_capacity(body.fields.len());
         for f in &body.fields {
-            let fty = self.resolve_type(&f.ty)?;
+            let dots = has_dots_length(&f.ty);
+            let fname = f.name.clone().unwrap_or_default();
+            self.dots_len_key = dots.then(|| length_key("field", &format!("{key}.{fname}")));
+            let fty = self.resolve_type(&f.ty);
+            self.dots_len_key = None;
+            let fty = fty?;
             let bitsize = match &f.bitsize {
                 Some(e) => {
                     let v = self.eval_int(e)?;
@@ -369,20 +450,48 @@ impl<'a> Resolver<'a> {
                     f.span,
                 ));
             }
+            let offset = match &facts {
+                Some(facts) if bitsize.is_none() && !fname.is_empty() => {
+                    match facts.fields.get(&fname) {
+                        Some((off, _)) => Some(*off),
+                        None => {
+                            return Err(Located::at(
+                                Error::verification(format!(
+                                    "{key}: the compiled module gives no offset for field \
+                                     '{fname}' (rebuild it)"
+                                )),
+                                f.span,
+                            ));
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let texpr = if dots { array_item(&f.ty) } else { &f.ty };
+            let item_ty = if dots {
+                fty.item().cloned()
+            } else {
+                Some(fty.clone())
+            };
+            items.push(self.field_item(f, texpr, item_ty.as_ref(), dots, bitsize));
             fields.push(FieldDecl {
-                name: f.name.clone().unwrap_or_default(),
+                name: fname,
                 ty: fty,
                 bitsize,
-                offset: None,
+                offset,
             });
         }
         let opts = StructOptions {
             packed: self.opts.packed,
             pack: self.opts.pack,
+            total_size: facts.as_ref().map(|f| f.size),
+            total_align: facts.as_ref().map(|f| f.align),
             ..StructOptions::default()
         };
+        let mut summary = None;
         match layout::compute(ty.cname(), is_union, &fields, opts) {
             Ok(lay) => {
+                summary = Some(layout_summary(&lay));
                 types::complete_struct(&ty, lay).map_err(|e| Located::at(e.into(), def.span))?;
             }
             // As in cffi, a struct whose layout is invalid can be declared;
@@ -391,7 +500,91 @@ impl<'a> Resolver<'a> {
                 .problems
                 .push((ty.clone(), Error::from(e).message, def.span)),
         }
+        let kind = ApiItemKind::Struct {
+            key: key.clone(),
+            spell,
+            is_union,
+            partial,
+            fields: items,
+            layout: if facts.is_some() { None } else { summary },
+        };
+        self.record(&key, kind, None, def.span);
         Ok(ty)
+    }
+
+    /// The record of one field for the code generator.
+    fn field_item(
+        &self,
+        f: &crate::parse::ast::Field,
+        texpr: &TypeExpr,
+        resolved: Option<&TypeRef>,
+        dots_length: bool,
+        bitsize: Option<usize>,
+    ) -> FieldItem {
+        FieldItem {
+            name: f.name.clone().unwrap_or_default(),
+            ty: self.spelled(texpr, resolved).ok(),
+            bitsize,
+            dots_length,
+        }
+    }
+
+    /// The C spelling of `t` (resolved as `resolved`, when it could be).
+    pub fn spelled(&self, t: &TypeExpr, resolved: Option<&TypeRef>) -> Result<Spelled, String> {
+        let anon = SpellNames {
+            anon: &self.anon_names,
+            decls: self.decls,
+        };
+        Ok(Spelled {
+            spell: cspell::spell(t, &anon)?,
+            ptr: cspell::spell_pointer_to(t, &anon)?,
+            class: self.class_of(t, resolved),
+        })
+    }
+
+    /// The spelling of a function parameter (adjusted as C does).
+    fn spelled_param(&self, t: &TypeExpr, resolved: Option<&TypeRef>) -> Result<Spelled, String> {
+        let anon = SpellNames {
+            anon: &self.anon_names,
+            decls: self.decls,
+        };
+        Ok(Spelled {
+            spell: cspell::spell_param(t, &anon)?,
+            ptr: cspell::spell_param_pointer(t, &anon)?,
+            class: self.class_of(t, resolved),
+        })
+    }
+
+    fn class_of(&self, t: &TypeExpr, resolved: Option<&TypeRef>) -> TypeClass {
+        match resolved {
+            Some(r) => TypeClass::of(r, &self.decls.dots_typedefs),
+            None => match t {
+                TypeExpr::Pointer { .. } | TypeExpr::Function { .. } => TypeClass::Pointer,
+                TypeExpr::Array { .. } => TypeClass::Array,
+                TypeExpr::Base {
+                    base: BaseType::Void,
+                    ..
+                } => TypeClass::Void,
+                _ => TypeClass::Unknown,
+            },
+        }
+    }
+
+    /// Records a declaration for the code generator.
+    fn record(&mut self, name: &str, kind: ApiItemKind, problem: Option<String>, span: Span) {
+        Arc::make_mut(&mut self.decls.api).push(ApiItem {
+            name: name.to_owned(),
+            kind,
+            origin: String::new(),
+            problem,
+            span,
+        });
+    }
+
+    /// The length of the `[...]` being resolved, when the compiler gave it.
+    fn dots_length(&self) -> Option<usize> {
+        let key = self.dots_len_key.as_ref()?;
+        self.decls.completions.lengths.get(key).copied()
     }
 
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
@@ -434,16 +627,65 @@ impl<'a> Resolver<'a> {
             }
             return Ok(t);
         };
+        if key.is_none()
+            && let Some(n) = typedef_name
+        {
+            self.anon_names.insert(def.span.start, n.to_owned());
+        }
+        let spell = match (&key, typedef_name) {
+            (Some(k), _) => Some(k.clone()),
+            (None, t) => t.map(str::to_owned),
+        };
         if body.partial {
-            for item in &body.items {
-                self.decls
-                    .constants
-                    .insert(item.name.clone(), Constant::Unresolved);
+            let names: Vec<(String, Option<i128>)> =
+                body.items.iter().map(|i| (i.name.clone(), None)).collect();
+            self.record(
+                &cname,
+                ApiItemKind::Enum {
+                    key: cname.clone(),
+                    spell: spell.clone(),
+                    partial: true,
+                    items: names,
+                },
+                None,
+                def.span,
+            );
+            let known: Option<Vec<(String, i128)>> = body
+                .items
+                .iter()
+                .map(|i| match self.decls.completions.constants.get(&i.name) {
+                    Some(Constant::Int(v)) => Some((i.name.clone(), *v)),
+                    _ => None,
+                })
+                .collect();
+            let base = self.decls.completions.enum_bases.get(&cname).cloned();
+            let (items, base) = match (known, base) {
+                (Some(items), Some(base)) => (items, base),
+                _ => {
+                    for item in &body.items {
+                        self.decls
+                            .constants
+                            .insert(item.name.clone(), Constant::Unresolved);
+                    }
+                    let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
+                    self.decls.partial_enums.insert(cname);
+                    if let Some(key) = key {
+                        self.decls.tags.insert(key, t.clone());
+                    }
+                    return Ok(t);
+                }
+            };
+            for (name, v) in &items {
+                self.define_constant(name, Constant::Int(*v), def.span)?;
             }
-            let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
-            self.decls.partial_enums.insert(cname);
-            if let Some(key) = key {
-                self.decls.tags.insert(key, t.clone());
+            let t = types::new_enum(&cname, items, base);
+            match key {
+                Some(key) => {
+                    self.decls.tags.insert(key, t.clone());
+                }
+                None => {
+                    self.anonymous.insert(def.span.start, t.clone());
+                }
             }
             return Ok(t);
         }
@@ -459,6 +701,17 @@ impl<'a> Resolver<'a> {
         }
         let items = std::mem::take(&mut self.enum_scope);
         let base = enum_base(&items).map_err(|e| Located::at(e, def.span))?;
+        self.record(
+            &cname,
+            ApiItemKind::Enum {
+                key: cname.clone(),
+                spell,
+                partial: false,
+                items: items.iter().map(|(n, v)| (n.clone(), Some(*v))).collect(),
+            },
+            None,
+            def.span,
+        );
         for (name, v) in &items {
             self.define_constant(name, Constant::Int(*v), def.span)?;
         }
@@ -499,8 +752,23 @@ impl<'a> Resolver<'a> {
             Decl::Define { name, value, span } => {
                 let c = match value {
                     DefineValue::Int { value, .. } => Constant::Int(*value),
-                    DefineValue::Dots => Constant::Unresolved,
+                    DefineValue::Dots => self.completed_constant(name),
                 };
+                let value = match value {
+                    DefineValue::Int { value, .. } => Some(Constant::Int(*value)),
+                    DefineValue::Dots => None,
+                };
+                self.record(
+                    name,
+                    ApiItemKind::Constant {
+                        source: ConstSource::Define,
+                        ty: None,
+                        value,
+                        enum_spell: None,
+                    },
+                    None,
+                    *span,
+                );
                 self.define_constant(name, c, *span)
             }
             Decl::Function {
@@ -511,11 +779,13 @@ impl<'a> Resolver<'a> {
                 ..
             } => {
                 let fty = self.resolve_function(ty)?;
+                self.record_function(name, ty, &fty, *extern_python, *span);
                 self.add_function(name, fty, *extern_python, *span)
             }
             Decl::Variable { name, ty, span, .. } if self.decls.is_raw_function(ty) => {
                 // `typedef int f_t(int); f_t f;` declares a function.
                 let fty = self.resolve_type(ty)?;
+                self.record_function(name, ty, &fty, ExternPython::No, *span);
                 self.add_function(name, fty, ExternPython::No, *span)
             }
             Decl::Variable {
@@ -525,35 +795,46 @@ impl<'a> Resolver<'a> {
                 init,
                 span,
             } => {
-                let is_const = matches!(ty, TypeExpr::Base { quals, .. } if quals.is_const);
+                let is_const = match ty {
+                    TypeExpr::Base { quals, .. } | TypeExpr::Pointer { quals, .. } => {
+                        quals.is_const
+                    }
+                    _ => false,
+                };
                 if storage.is_static && is_const {
-                    // `static const T K = v;`: a constant.
-                    let c = match init {
-                        Some(e) => {
-                            let t = self.resolve_type(ty)?;
-                            match (self.eval(e)?, t.storage_primitive()) {
-                                (Value::Int(i), Some(p)) if p.is_integer() => {
-                                    Constant::Int(wrap_to(i, p.size, p.is_signed()))
-                                }
-                                (Value::Int(i), Some(p)) if p.is_float() => {
-                                    Constant::Float(i as f64)
-                                }
-                                (Value::Float(f), Some(p)) if p.is_float() => Constant::Float(f),
-                                (v, _) => match v {
-                                    Value::Int(i) => Constant::Int(i),
-                                    Value::Float(f) => Constant::Float(f),
-                                },
-                            }
-                        }
-                        None => Constant::Unresolved,
-                    };
-                    let cty = self.resolve_type(ty)?;
-                    self.decls.const_types.insert(name.clone(), cty);
-                    return self.define_constant(name, c, *span);
+                    return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
                 if has_dots_length(ty) {
                     // `int a[...];`: the length is the compiler's to tell.
-                    self.decls.api_only.insert(name.clone());
+                    let item = array_item(ty);
+                    let resolved = self.resolve_type(item).ok();
+                    let spelled = self.spelled(item, resolved.as_ref());
+                    let problem = spelled.as_ref().err().cloned();
+                    if let Ok(sp) = spelled {
+                        let kind = ApiItemKind::Variable {
+                            ty: sp,
+                            dots_length: true,
+                            is_const,
+                        };
+                        self.record(name, kind, problem, *span);
+                    }
+                    self.dots_len_key = Some(length_key("var", name));
+                    let completed = self.dots_length().is_some();
+                    let vty = if completed {
+                        Some(self.resolve_type(ty))
+                    } else {
+                        None
+                    };
+                    self.dots_len_key = None;
+                    let Some(vty) = vty else {
+                        self.decls.api_only.insert(name.clone());
+                        return Ok(());
+                    };
+                    let vty = vty?;
+                    self.decls
+                        .variables
+                        .insert(name.clone(), VariableDecl { ty: vty, is_const });
+                    self.decls.order.push(name.clone());
                     return Ok(());
                 }
                 let vty = self.resolve_type(ty)?;
@@ -563,6 +844,24 @@ impl<'a> Resolver<'a> {
                         *span,
                     ));
                 }
+                match self.spelled(ty, Some(&vty)) {
+                    Ok(sp) => {
+                        let kind = ApiItemKind::Variable {
+                            ty: sp,
+                            dots_length: false,
+                            is_const,
+                        };
+                        self.record(name, kind, None, *span);
+                    }
+                    Err(why) => {
+                        let kind = ApiItemKind::Variable {
+                            ty: resolved_spelling(&vty, &self.decls.dots_typedefs),
+                            dots_length: false,
+                            is_const,
+                        };
+                        self.record(name, kind, Some(why), *span);
+                    }
+                }
                 self.decls
                     .variables
                     .insert(name.clone(), VariableDecl { ty: vty, is_const });
@@ -570,6 +869,119 @@ impl<'a> Resolver<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// `static const T K = v;` or `static const T K;`: a constant.
+    fn declare_static_const(
+        &mut self,
+        name: &str,
+        ty: &TypeExpr,
+        init: Option<&crate::parse::ast::Expr>,
+        span: Span,
+    ) -> Result<(), Located> {
+        let cty = self.resolve_type(ty)?;
+        let c = match init {
+            Some(e) => match (self.eval(e)?, cty.storage_primitive()) {
+                (Value::Int(i), Some(p)) if p.is_integer() => {
+                    Constant::Int(wrap_to(i, p.size, p.is_signed()))
+                }
+                (Value::Int(i), Some(p)) if p.is_float() => Constant::Float(i as f64),
+                (Value::Float(f), Some(p)) if p.is_float() => Constant::Float(f),
+                (v, _) => match v {
+                    Value::Int(i) => Constant::Int(i),
+                    Value::Float(f) => Constant::Float(f),
+                },
+            },
+            None => self.completed_constant(name),
+        };
+        let (spelled, problem) = match self.spelled(ty, Some(&cty)) {
+            Ok(sp) => (sp, None),
+            Err(why) => (
+                resolved_spelling(&cty, &self.decls.dots_typedefs),
+                Some(why),
+            ),
+        };
+        let value = init.is_some().then_some(c);
+        self.record(
+            name,
+            ApiItemKind::Constant {
+                source: ConstSource::StaticConst,
+                ty: Some(spelled),
+                value,
+                enum_spell: None,
+            },
+            problem,
+            span,
+        );
+        self.decls.const_types.insert(name.to_owned(), cty);
+        self.define_constant(name, c, span)
+    }
+
+    /// The value the compiler gave for a constant, if it did.
+    fn completed_constant(&self, name: &str) -> Constant {
+        self.decls
+            .completions
+            .constants
+            .get(name)
+            .copied()
+            .unwrap_or(Constant::Unresolved)
+    }
+
+    /// Records a function (or `extern "Python"` function) for the code
+    /// generator: its C spelling from the syntax when there is one, else
+    /// from the resolved type.
+    fn record_function(
+        &mut self,
+        name: &str,
+        ty: &TypeExpr,
+        fty: &TypeRef,
+        extern_python: ExternPython,
+        span: Span,
+    ) {
+        let Some(info) = fty.func_info() else {
+            return;
+        };
+        let dots = &self.decls.dots_typedefs;
+        let from_syntax = match ty {
+            TypeExpr::Function { result, params, .. } if params.len() == info.args.len() => {
+                let r = self.spelled(result, Some(&info.result));
+                let ps: Result<Vec<Spelled>, String> = params
+                    .iter()
+                    .zip(&info.args)
+                    .map(|(p, a)| self.spelled_param(&p.ty, Some(a)))
+                    .collect();
+                match (r, ps) {
+                    (Ok(r), Ok(ps)) => Ok((r, ps)),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                }
+            }
+            _ => Err(String::new()),
+        };
+        let (result, params, problem) = match from_syntax {
+            Ok((r, ps)) => (r, ps, None),
+            Err(why) => (
+                resolved_spelling(&info.result, dots),
+                info.args
+                    .iter()
+                    .map(|a| resolved_spelling(a, dots))
+                    .collect(),
+                (!why.is_empty()).then_some(why),
+            ),
+        };
+        let kind = match extern_python {
+            ExternPython::No => ApiItemKind::Function {
+                result,
+                params,
+                variadic: info.ellipsis,
+            },
+            ExternPython::Python | ExternPython::PythonPlusC => ApiItemKind::ExternPython {
+                result,
+                params,
+                variadic: info.ellipsis,
+                plus_c: extern_python == ExternPython::PythonPlusC,
+            },
+        };
+        self.record(name, kind, problem, span);
     }
 
     fn add_function(
@@ -616,14 +1028,83 @@ impl<'a> Resolver<'a> {
                 _ => None,
             };
             if let Some(kind) = dots {
-                self.decls.dots_typedefs.insert(name.to_owned(), kind);
+                return self.declare_dots_typedef(name, kind, span);
+            }
+        }
+        if let TypeExpr::Pointer { pointee, .. } = ty
+            && let TypeExpr::Base {
+                base: BaseType::Dots,
+                ..
+            } = **pointee
+        {
+            // `typedef ... *t;`: a pointer to something opaque.
+            let inner = types::new_struct(&format!("struct $${name}"), false);
+            let kind = ApiItemKind::DotsTypedef {
+                kind: DotsKind::Opaque,
+                pointer: true,
+            };
+            self.record(name, kind, None, span);
+            self.decls
+                .typedefs
+                .insert(name.to_owned(), intern::pointer(&inner));
+            return Ok(());
+        }
+        if let TypeExpr::Array {
+            item,
+            len: ArrayLen::Dots,
+            ..
+        } = ty
+        {
+            // `typedef T t[...];`: the length is the compiler's to tell.
+            let resolved = self.resolve_type(item).ok();
+            match self.spelled(item, resolved.as_ref()) {
+                Ok(sp) => self.record(name, ApiItemKind::DotsArrayTypedef { item: sp }, None, span),
+                Err(why) => {
+                    return Err(Located::at(Error::cdef(why), span));
+                }
+            }
+            self.dots_len_key = Some(length_key("typedef", name));
+            if self.dots_length().is_none() {
+                self.dots_len_key = None;
+                let item = self.resolve_type(item)?;
+                self.decls
+                    .placeholders
+                    .insert(name.to_owned(), intern::array(&item, None));
                 return Ok(());
             }
         }
         let t = match ty {
-            TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name))?,
-            _ => self.resolve_type(ty)?,
+            TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name)),
+            _ => self.resolve_type(ty),
         };
+        self.dots_len_key = None;
+        let t = t?;
+        if let TypeExpr::Pointer { pointee, .. } = ty
+            && let TypeExpr::Base {
+                base: BaseType::Struct(def),
+                ..
+            } = &**pointee
+            && def.name.is_none()
+            && def.body.is_some()
+        {
+            // `typedef struct { ... } *t;`: C names the struct through `t`.
+            let spelling = format!("__typeof__(*({name})0)");
+            self.anon_names.insert(def.span.start, spelling.clone());
+            if let Some(key) = t.item().map(|i| i.cname().to_owned()) {
+                let api = Arc::make_mut(&mut self.decls.api);
+                for item in api.iter_mut().rev() {
+                    if let ApiItemKind::Struct {
+                        key: k, spell: sp, ..
+                    } = &mut item.kind
+                        && *k == key
+                        && sp.is_none()
+                    {
+                        *sp = Some(spelling);
+                        break;
+                    }
+                }
+            }
+        }
         if matches!(ty, TypeExpr::Function { .. }) || self.decls.is_raw_function(ty) {
             self.decls.raw_function_typedefs.insert(name.to_owned());
         } else {
@@ -644,6 +1125,132 @@ impl<'a> Resolver<'a> {
         self.decls.typedefs.insert(name.to_owned(), t);
         Ok(())
     }
+}
+
+impl Resolver<'_> {
+    /// `typedef ... t;`, `typedef int... t;`, `typedef float... t;`.
+    fn declare_dots_typedef(
+        &mut self,
+        name: &str,
+        kind: DotsKind,
+        span: Span,
+    ) -> Result<(), Located> {
+        self.record(
+            name,
+            ApiItemKind::DotsTypedef {
+                kind,
+                pointer: false,
+            },
+            None,
+            span,
+        );
+        if kind == DotsKind::Opaque {
+            // As in cffi: an opaque type, usable through pointers.
+            let t = types::new_struct(name, false);
+            self.decls.typedefs.insert(name.to_owned(), t);
+            return Ok(());
+        }
+        if let Some(t) = self.decls.completions.typedefs.get(name) {
+            let t = t.clone();
+            self.decls.typedefs.insert(name.to_owned(), t);
+            return Ok(());
+        }
+        self.decls.dots_typedefs.insert(name.to_owned(), kind);
+        // Later declarations of this cdef may use the name (`uid_t
+        // getuid(void);`): they get a placeholder that says why it cannot
+        // be used before the compiler has spoken.
+        let what = if kind == DotsKind::Int {
+            "typedef int..."
+        } else {
+            "typedef float..."
+        };
+        let t = types::new_struct(name, false);
+        types::set_problem(
+            &t,
+            format!(
+                "'{name}' is declared as '{what} {name};': its real type is only known in \
+                 API mode (ffi.set_source() or ffi.verify())"
+            ),
+        );
+        self.decls.placeholders.insert(name.to_owned(), t);
+        Ok(())
+    }
+}
+
+/// The spelling of a resolved type (rcffi's cname), for declarations
+/// written through a function typedef.
+fn resolved_spelling(t: &TypeRef, dots: &HashMap<String, DotsKind>) -> Spelled {
+    Spelled {
+        spell: t.name_with(" @"),
+        ptr: intern::pointer(t).name_with("@"),
+        class: TypeClass::of(t, dots),
+    }
+}
+
+/// What the code generator calls names by (see [`cspell::AnonNames`]).
+struct SpellNames<'a> {
+    anon: &'a HashMap<u32, String>,
+    decls: &'a Declarations,
+}
+
+impl cspell::AnonNames for SpellNames<'_> {
+    fn anon_name(&self, span_start: u32) -> Option<String> {
+        self.anon.get(&span_start).cloned()
+    }
+
+    fn typedef_spelling(&self, name: &str) -> Option<String> {
+        let d = self.decls;
+        if d.dots_typedefs.contains_key(name) || d.placeholders.contains_key(name) {
+            return None;
+        }
+        let t = d.typedefs.get(name)?;
+        let cname = t.cname();
+        // Anonymous structs and `typedef ... t` are only named by the typedef.
+        if cname.contains('$') || cname == name {
+            return None;
+        }
+        if d.raw_function_typedefs.contains(name) {
+            let info = t.func_info()?;
+            let mut args: Vec<&str> = info.args.iter().map(|a| a.cname()).collect();
+            if info.ellipsis {
+                args.push("...");
+            }
+            let list = if args.is_empty() {
+                "void".to_owned()
+            } else {
+                args.join(", ")
+            };
+            return Some(format!(
+                "__typeof__({})",
+                info.result.name_with(&format!("({list})"))
+            ));
+        }
+        if cname.contains(['*', '(', '[']) {
+            Some(format!("__typeof__({cname})"))
+        } else {
+            Some(cname.to_owned())
+        }
+    }
+}
+
+/// The item type of an array type expression (`t` itself otherwise).
+fn array_item(t: &TypeExpr) -> &TypeExpr {
+    match t {
+        TypeExpr::Array { item, .. } => item,
+        _ => t,
+    }
+}
+
+/// Size, alignment and the (name, offset, size) of the named,
+/// non-bitfield fields of a layout.
+fn layout_summary(l: &layout::Layout) -> LayoutSummary {
+    let fields = l
+        .fields
+        .iter()
+        .filter(|f| !f.name.is_empty() && !f.is_bitfield())
+        .filter_map(|f| Some((f.name.clone(), f.offset, f.ty.size()?)))
+        .collect();
+    (l.size, l.align, fields)
 }
 
 /// Whether a `[...]` length appears in `t` (outside of parameter lists).

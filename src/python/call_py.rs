@@ -85,7 +85,7 @@ pub fn _call_invoker(ctype: &Bound<'_, PyCType>) -> &'static str {
     match plan_of(&ctype.get().t) {
         TypePlan::Fixed(p) => match p.invoker {
             Invoker::Direct(_) => "direct",
-            Invoker::Libffi => "libffi",
+            Invoker::Libffi(_) => "libffi",
             Invoker::Stub(_) => "stub",
         },
         TypePlan::Variadic(_) => "variadic",

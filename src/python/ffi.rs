@@ -54,6 +54,30 @@ impl FfiCore {
     }
 }
 
+impl FfiCore {
+    /// cffi's `VerificationMissing` when `t` (or, with `look_through`, what
+    /// `t` points to) is a struct or enum declared with `...` that no
+    /// compiler has completed.
+    fn verification_missing(&self, t: &TypeRef, look_through: bool) -> PyResult<()> {
+        let target = if look_through && (t.is_pointer() || t.is_array()) {
+            t.item().cloned().unwrap_or_else(|| t.clone())
+        } else {
+            t.clone()
+        };
+        let name = target.cname();
+        let d = self.decls();
+        let partial = (target.is_opaque() && d.partial_structs.contains(name))
+            || d.partial_enums.contains(name);
+        if partial {
+            return Err(super::errors::VerificationMissing::new_err(format!(
+                "{name}: it is declared with '...', so only API mode knows its layout (use the \
+                 'ffi' of the module ffi.compile() builds, or call ffi.verify() first)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// `getctype`'s placement of `replace_with` (cffi's rule: a `*` before an
 /// array needs parentheses; a name needs a space).
 fn place_declarator(t: &TypeRef, replace_with: &str) -> String {
@@ -179,6 +203,7 @@ impl FfiCore {
             return backend::sizeof(cdecl);
         }
         let t = self.resolve(cdecl)?;
+        self.verification_missing(&t, false)?;
         t.size()
             .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
     }
@@ -188,6 +213,7 @@ impl FfiCore {
             Ok(c) => c.get().ty.clone(),
             Err(_) => self.resolve(cdecl)?,
         };
+        self.verification_missing(&t, false)?;
         t.align().ok_or_else(|| {
             PyValueError::new_err(format!("ctype '{}' is of unknown alignment", t.cname()))
         })
@@ -201,6 +227,7 @@ impl FfiCore {
         fields_or_indexes: &Bound<'_, PyTuple>,
     ) -> PyResult<usize> {
         let mut t = self.resolve(cdecl)?;
+        self.verification_missing(&t, true)?;
         if fields_or_indexes.is_empty() {
             return Err(PyTypeError::new_err(
                 "offsetof() needs at least one field name or index",
@@ -232,6 +259,7 @@ impl FfiCore {
         init: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
+        self.verification_missing(&t, true)?;
         let (size, align, len) = backend::newp_layout(&t, init)?;
         let cd = backend::owned_cdata(py, t, size, align, len, true)?;
         if let Some(init) = init {
@@ -426,6 +454,43 @@ impl FfiCore {
                 externs.into_any(),
             ],
         )
+    }
+
+    /// API mode: the declarations of this FFI's own cdefs, in order, as
+    /// dicts for the code generator (see `apispec::item`).
+    fn _api_spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let api = self.decls().api.clone();
+        let items = api
+            .iter()
+            .map(|it| super::apispec::item(py, it))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// API mode: forgets every declaration; the cdefs replayed next resolve
+    /// `...` as `completions` (the compiler's facts) say.
+    #[pyo3(signature = (completions=None))]
+    fn _reset_declarations(
+        &self,
+        py: Python<'_>,
+        completions: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let c = match completions {
+            Some(d) => super::apispec::completions(d)?,
+            None => Default::default(),
+        };
+        *self.decls() = Declarations::with_completions(c);
+        self.cache.bind(py).clear();
+        Ok(())
+    }
+
+    /// The declared types of the `static const` constants: `{name: ctype}`.
+    fn _const_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, t) in &self.decls().const_types {
+            d.set_item(name, ctype_obj(py, t)?)?;
+        }
+        Ok(d)
     }
 
     /// Copies the declarations of `other` into this FFI (`ffi.include`).

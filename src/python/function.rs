@@ -286,9 +286,55 @@ fn _rcffi_function<'py>(
     make(cdata, &name.to_cow()?, origin.unwrap_or("a library"), plan)
 }
 
+/// `_api_function(fntype, address, stub, name)`: `lib.name` of an
+/// API-mode module, for the function of type `fntype` at `address` whose
+/// compiled argument stub is at `stub` (0: none).  Calls take the direct
+/// register path when the signature allows it, else the stub, else
+/// libffi.
+#[pyfunction]
+fn _api_function<'py>(
+    fntype: &Bound<'py, crate::python::ctype::PyCType>,
+    address: usize,
+    stub: usize,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = fntype.py();
+    let fty = fntype.get().t.clone();
+    if fty.func_info().is_none() {
+        return Err(PyTypeError::new_err(format!(
+            "expected a function type, got '{}'",
+            fty.cname()
+        )));
+    }
+    let direct = matches!(
+        crate::call::plan::plan_of(&fty),
+        crate::call::plan::TypePlan::Fixed(p)
+            if matches!(p.invoker, crate::call::plan::Invoker::Direct(_))
+    );
+    let plan = if direct || stub == 0 {
+        None
+    } else {
+        // SAFETY: the API-mode module passes the address of the argument
+        // stub it compiled for this very function type.
+        let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
+        Some(Arc::new(crate::call::plan::stub_plan(&fty, f)?))
+    };
+    let cdata = Bound::new(
+        py,
+        CData::new(
+            fty,
+            address as *mut u8,
+            0,
+            crate::memory::cdata::Owner::Borrowed { base: None },
+        ),
+    )?;
+    make(&cdata, &name.to_cow()?, "API mode", plan)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CFunction>()?;
     m.add_function(wrap_pyfunction!(_rcffi_function, m)?)?;
+    m.add_function(wrap_pyfunction!(_api_function, m)?)?;
     crate::memory::convert::set_stand_in(cdata_of);
     Ok(())
 }

@@ -1,0 +1,319 @@
+//! API mode, front-end side: what the code generator needs to know about
+//! the cdefs ([`ApiItem`]s, recorded while a cdef is resolved), and what
+//! the compiler found out ([`Completions`], given back before the cdefs
+//! are resolved again when a compiled module is loaded).
+//!
+//! The flow: the builder's cdefs record items; Python generates C that
+//! measures them (sizes, offsets, values) into a table; the loader reads
+//! the table into `Completions`, seeds a fresh `Declarations` with them and
+//! replays the same cdefs, which then resolve `typedef int... t`, partial
+//! structs, `[...]` lengths and `#define X ...` as the compiler says.
+
+use std::collections::HashMap;
+
+use super::{Constant, DotsKind};
+use crate::parse::ast::Span;
+use crate::types::{Kind, PrimFamily, TypeRef};
+
+/// What the C compiler says about a struct or union.
+#[derive(Clone, Debug, Default)]
+pub struct StructFacts {
+    pub size: usize,
+    pub align: usize,
+    /// Field name → (offset, size).
+    pub fields: HashMap<String, (usize, usize)>,
+}
+
+/// Facts from the compiler that complete `...` declarations.
+#[derive(Clone, Debug, Default)]
+pub struct Completions {
+    /// `typedef int... t;` / `typedef float... t;` → the primitive type the
+    /// compiler uses.
+    pub typedefs: HashMap<String, TypeRef>,
+    /// Struct or union (by its cname) → layout facts.
+    pub structs: HashMap<String, StructFacts>,
+    /// `[...]` lengths, by [`length_key`].
+    pub lengths: HashMap<String, usize>,
+    /// Values of `#define X ...`, `static const T K;` and enumerators of
+    /// partial enums.
+    pub constants: HashMap<String, Constant>,
+    /// Partial enum (by its cname) → its integer base type.
+    pub enum_bases: HashMap<String, TypeRef>,
+}
+
+impl Completions {
+    pub fn is_empty(&self) -> bool {
+        self.typedefs.is_empty()
+            && self.structs.is_empty()
+            && self.lengths.is_empty()
+            && self.constants.is_empty()
+            && self.enum_bases.is_empty()
+    }
+}
+
+/// The key of a `[...]` length in [`Completions::lengths`]:
+/// `"var NAME"`, `"typedef NAME"` or `"field KEY.NAME"`.
+pub fn length_key(what: &str, name: &str) -> String {
+    format!("{what} {name}")
+}
+
+/// How the generated C checks and measures a value of some type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeClass {
+    Void,
+    /// Integers, chars, `_Bool` (and `typedef int... t`).
+    Int,
+    /// `float`, `double`, `long double`, complex (and `typedef float... t`).
+    Float,
+    /// Data and function pointers.
+    Pointer,
+    Array,
+    Struct,
+    Enum,
+    /// Not resolvable before the compiler has spoken.
+    Unknown,
+}
+
+impl TypeClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeClass::Void => "void",
+            TypeClass::Int => "int",
+            TypeClass::Float => "float",
+            TypeClass::Pointer => "pointer",
+            TypeClass::Array => "array",
+            TypeClass::Struct => "struct",
+            TypeClass::Enum => "enum",
+            TypeClass::Unknown => "unknown",
+        }
+    }
+
+    /// The class of a resolved type; `dots` tells the placeholders of
+    /// `typedef int... t` apart from real structs.
+    pub fn of(t: &TypeRef, dots: &HashMap<String, DotsKind>) -> TypeClass {
+        match &t.kind {
+            Kind::Void => TypeClass::Void,
+            Kind::Primitive(p) => match p.family {
+                PrimFamily::Float | PrimFamily::LongDouble | PrimFamily::Complex => {
+                    TypeClass::Float
+                }
+                _ => TypeClass::Int,
+            },
+            Kind::Pointer(_) | Kind::Function(_) => TypeClass::Pointer,
+            Kind::Array { .. } => TypeClass::Array,
+            Kind::Enum(_) => TypeClass::Enum,
+            Kind::Struct(_) => match dots.get(t.cname()) {
+                Some(DotsKind::Int) => TypeClass::Int,
+                Some(DotsKind::Float) => TypeClass::Float,
+                _ => TypeClass::Struct,
+            },
+        }
+    }
+}
+
+/// A C type as the generated code spells it (see `cspell`).
+#[derive(Clone, Debug)]
+pub struct Spelled {
+    /// The type with `@` where a declarator goes.
+    pub spell: String,
+    /// A pointer to the type, with `@` where a declarator goes.
+    pub ptr: String,
+    pub class: TypeClass,
+}
+
+/// rcffi's layout of a struct: size, alignment and the (name, offset,
+/// size) of each named, non-bitfield field.
+pub type LayoutSummary = (usize, usize, Vec<(String, usize, usize)>);
+
+/// A field of a struct recorded for API mode.
+#[derive(Clone, Debug)]
+pub struct FieldItem {
+    pub name: String,
+    /// `None` when the type has no C spelling (the reason is in `problem`).
+    pub ty: Option<Spelled>,
+    pub bitsize: Option<usize>,
+    /// Declared with a `[...]` length: `ty` is then the item type.
+    pub dots_length: bool,
+}
+
+/// Where a `static const` or `#define` constant comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstSource {
+    Define,
+    StaticConst,
+    Enumerator,
+}
+
+/// One declaration of a cdef, as the code generator sees it.
+#[derive(Clone, Debug)]
+pub enum ApiItemKind {
+    Function {
+        result: Spelled,
+        params: Vec<Spelled>,
+        variadic: bool,
+    },
+    ExternPython {
+        result: Spelled,
+        params: Vec<Spelled>,
+        variadic: bool,
+        plus_c: bool,
+    },
+    Variable {
+        ty: Spelled,
+        /// `T name[...]`: `ty` is the item type.
+        dots_length: bool,
+        /// Declared `const` (`int (*const f)(int)`: C may define it as a
+        /// function, so it is read as a value, not through its address).
+        is_const: bool,
+    },
+    Constant {
+        source: ConstSource,
+        /// The declared type of a `static const`.
+        ty: Option<Spelled>,
+        /// The value the cdef gives (`#define X 5`, `static const int K = 5;`,
+        /// enumerators of complete enums).
+        value: Option<Constant>,
+        /// The enum of an enumerator (its C spelling, when it has one).
+        enum_spell: Option<String>,
+    },
+    Struct {
+        /// The cname rcffi gives it (the key of [`Completions::structs`]).
+        key: String,
+        /// Its C spelling (`struct s`, `foo_t`), if it has one.
+        spell: Option<String>,
+        is_union: bool,
+        /// Declared with `...;` (or a `[...]` field): layout from the compiler.
+        partial: bool,
+        fields: Vec<FieldItem>,
+        /// rcffi's layout when it knows it: size, align and
+        /// (name, offset, size) of each non-bitfield field.
+        layout: Option<LayoutSummary>,
+    },
+    Enum {
+        key: String,
+        spell: Option<String>,
+        partial: bool,
+        items: Vec<(String, Option<i128>)>,
+    },
+    DotsTypedef {
+        kind: DotsKind,
+        /// `typedef ... *t;`
+        pointer: bool,
+    },
+    /// `typedef T t[...];`: the item type.
+    DotsArrayTypedef { item: Spelled },
+}
+
+/// A declaration recorded for the code generator.
+#[derive(Clone, Debug)]
+pub struct ApiItem {
+    pub name: String,
+    pub kind: ApiItemKind,
+    /// Where the cdef declares it ("line 3" or "file.h:3"); filled once the
+    /// cdef is resolved.
+    pub origin: String,
+    /// Why the generated C cannot check or measure it.
+    pub problem: Option<String>,
+    pub span: Span,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::{CdefOptions, Declarations};
+    use crate::types::intern;
+
+    const PWD: &str = "typedef int... uid_t;\n\
+                       struct passwd { char *pw_name; uid_t pw_uid; ...; };\n\
+                       uid_t getuid(void);\n\
+                       struct passwd *getpwnam(const char *);\n\
+                       #define MAX ...\n\
+                       enum e { A, B, ... };\n\
+                       extern int table[...];";
+
+    #[test]
+    fn records_what_the_generator_needs() {
+        let mut d = Declarations::new();
+        d.cdef(PWD, CdefOptions::default()).unwrap();
+        let names: Vec<&str> = d.api.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "uid_t",
+                "struct passwd",
+                "getuid",
+                "getpwnam",
+                "MAX",
+                "enum e",
+                "table"
+            ]
+        );
+        let getuid = &d.api[2];
+        assert_eq!(getuid.origin, "cdef line 3");
+        let ApiItemKind::Function { result, params, .. } = &getuid.kind else {
+            panic!("{getuid:?}")
+        };
+        // The C spelling keeps the typedef name the compiler will resolve.
+        assert_eq!(
+            (result.spell.as_str(), result.class),
+            ("uid_t @", TypeClass::Int)
+        );
+        assert!(params.is_empty());
+        let ApiItemKind::Function { params, .. } = &d.api[3].kind else {
+            panic!()
+        };
+        assert_eq!(params[0].spell, "const char *@");
+        let ApiItemKind::Struct {
+            partial, fields, ..
+        } = &d.api[1].kind
+        else {
+            panic!()
+        };
+        assert!(*partial);
+        assert_eq!(fields[1].ty.as_ref().unwrap().class, TypeClass::Int);
+        // Before completion the builder cannot lay out the struct.
+        assert!(d.parse_type("struct passwd").unwrap().size().is_none());
+    }
+
+    #[test]
+    fn completions_resolve_the_dots() {
+        let mut c = Completions::default();
+        c.typedefs.insert("uid_t".into(), intern::prim("uint32_t"));
+        let mut facts = StructFacts {
+            size: 48,
+            align: 8,
+            ..StructFacts::default()
+        };
+        facts.fields.insert("pw_name".into(), (0, 8));
+        facts.fields.insert("pw_uid".into(), (16, 4));
+        c.structs.insert("struct passwd".into(), facts);
+        c.constants.insert("MAX".into(), Constant::Int(-3));
+        c.constants.insert("A".into(), Constant::Int(7));
+        c.constants.insert("B".into(), Constant::Int(1));
+        c.enum_bases
+            .insert("enum e".into(), intern::prim("unsigned int"));
+        c.lengths.insert(length_key("var", "table"), 11);
+        let mut d = Declarations::with_completions(c);
+        d.cdef(PWD, CdefOptions::default()).unwrap();
+        assert_eq!(d.parse_type("uid_t").unwrap().cname(), "uint32_t");
+        let pw = d.parse_type("struct passwd").unwrap();
+        assert_eq!((pw.size(), pw.align()), (Some(48), Some(8)));
+        let lay = pw.struct_info().unwrap().layout().unwrap().clone();
+        assert_eq!(lay.field("pw_uid").unwrap().offset, 16);
+        assert_eq!(d.constants["MAX"], Constant::Int(-3));
+        assert_eq!(d.constants["A"], Constant::Int(7));
+        assert_eq!(d.parse_type("enum e").unwrap().size(), Some(4));
+        assert_eq!(d.variables["table"].ty.cname(), "int[11]");
+        assert_eq!(d.functions["getuid"].ty.cname(), "uint32_t(*)()");
+    }
+
+    #[test]
+    fn placeholders_only_inside_cdefs() {
+        let mut d = Declarations::new();
+        d.cdef("typedef int... t; t f(t);", CdefOptions::default())
+            .unwrap();
+        assert!(d.functions.contains_key("f"));
+        let err = d.parse_type("t").unwrap_err();
+        assert!(err.message.contains("API mode"), "{}", err.message);
+    }
+}
