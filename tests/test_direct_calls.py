@@ -504,3 +504,17 @@ def test_api_mode_functions(tmp_path, monkeypatch):
     finally:
         sys.modules.pop("_direct_api_mod", None)
         sys.modules.pop("_direct_api_mod.lib", None)
+
+
+def test_calls_after_dlclose_raise(env, tmp_path):
+    ffi, lib = env
+    ffi2 = rcffi.FFI()
+    ffi2.cdef("int add(int a, int b);")
+    path = object.__getattribute__(lib, "_name")
+    lib2 = ffi2.dlopen(path)
+    add = lib2.add
+    assert add(1, 2) == 3
+    ffi2.dlclose(lib2)
+    with pytest.raises(ValueError, match="has already been closed"):
+        add(1, 2)
+    assert lib.add(1, 2) == 3  # the other handle keeps the library

@@ -380,6 +380,8 @@ class _Lib:
                 backendlib.load_function(funcs[name], name),
                 name,
                 f"library {object.__getattribute__(self, '_name')!r}",
+                0,
+                backendlib,
             )
             object.__setattr__(self, name, fn)
             return fn

@@ -13,6 +13,7 @@
 use std::ffi::CString;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyString};
 use pyo3::{Borrowed, intern};
 
+use super::library_py::CLibrary;
 use crate::call::marshal::{self, Callee};
 use crate::call::plan::CallPlan;
 use crate::memory::cdata::CData;
@@ -35,6 +37,8 @@ pub struct CFunction {
     /// The plan of a non-variadic function type that can be called.
     plan: Option<Arc<CallPlan>>,
     name: String,
+    /// The library the function comes from: its closed flag and name.
+    library: Option<(Arc<AtomicBool>, String)>,
     /// The method definition the builtin points to (it holds a reference
     /// to this object, so the definition outlives it).
     def: MethodDef,
@@ -92,6 +96,7 @@ pub fn make<'py>(
     name: &str,
     origin: &str,
     plan: Option<Arc<CallPlan>>,
+    library: Option<&CLibrary>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cdata.py();
     let me = cdata.get();
@@ -130,6 +135,10 @@ pub fn make<'py>(
             fty,
             fnptr,
             name: name.to_owned(),
+            library: library.map(|l| {
+                let (flag, lname) = l.closed_flag();
+                (flag, lname.to_owned())
+            }),
             def: MethodDef {
                 def,
                 _name: cname,
@@ -230,6 +239,14 @@ unsafe fn call(
     // SAFETY: the builtin was made with a CFunction as `self` (see above).
     let holder = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked::<CFunction>() };
     let me = holder.get();
+    if let Some((closed, lname)) = &me.library
+        && closed.load(Ordering::Acquire)
+    {
+        return Err(PyValueError::new_err(format!(
+            "{}(): library '{lname}' has already been closed",
+            me.name
+        )));
+    }
     if !kwnames.is_null() {
         // SAFETY: `kwnames` is a live tuple (see above).
         let kw = unsafe { Borrowed::from_ptr(py, kwnames) };
@@ -260,18 +277,21 @@ unsafe fn call(
     r.map(Bound::into_ptr)
 }
 
-/// `_rcffi_function(cdata, name, origin=None, stub=0)`: `cdata` (a
-/// function pointer) as a builtin named `name`, what `lib.name` is.
-/// `stub`, if not 0, is the address of a compiled argument stub `void
-/// stub(void **args, void *result)` calling this function (API mode):
-/// calls then go through it instead of libffi or a direct call.
+/// `_rcffi_function(cdata, name, origin=None, stub=0, library=None)`:
+/// `cdata` (a function pointer) as a builtin named `name`, what
+/// `lib.name` is.  `stub`, if not 0, is the address of a compiled
+/// argument stub `void stub(void **args, void *result)` calling this
+/// function (API mode): calls then go through it instead of libffi or a
+/// direct call.  With `library` (the `CLibrary` the function comes from),
+/// calls after `close_lib()` raise instead of jumping into unmapped code.
 #[pyfunction]
-#[pyo3(signature = (cdata, name, origin=None, stub=0))]
+#[pyo3(signature = (cdata, name, origin=None, stub=0, library=None))]
 fn _rcffi_function<'py>(
     cdata: &Bound<'py, CData>,
     name: &Bound<'py, PyString>,
     origin: Option<&str>,
     stub: usize,
+    library: Option<&Bound<'py, CLibrary>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let plan = if stub == 0 {
         None
@@ -283,7 +303,13 @@ fn _rcffi_function<'py>(
         let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
         Some(Arc::new(crate::call::plan::stub_plan(&cdata.get().ty, f)?))
     };
-    make(cdata, &name.to_cow()?, origin.unwrap_or("a library"), plan)
+    make(
+        cdata,
+        &name.to_cow()?,
+        origin.unwrap_or("a library"),
+        plan,
+        library.map(|l| l.get()),
+    )
 }
 
 /// `_api_function(fntype, address, stub, name)`: `lib.name` of an
@@ -328,7 +354,7 @@ fn _api_function<'py>(
             crate::memory::cdata::Owner::Borrowed { base: None },
         ),
     )?;
-    make(&cdata, &name.to_cow()?, "API mode", plan)
+    make(&cdata, &name.to_cow()?, "API mode", plan, None)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
