@@ -475,13 +475,23 @@ fn not_a_pointer(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
+/// The address `v` gives a pointer argument of type `ty`, through the
+/// general checks.  The argument keeps its memory alive during the call;
+/// the keeper the memory layer returns is released at once, as a `Bound`
+/// (a dropped `Py` would wait in PyO3's pool: this path does not count as
+/// attached for PyO3, see `python::function`).
+fn pointer_address(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let (addr, keep) = convert::pointer_value(ty, v)?;
+    drop(keep.map(|k| k.into_bound(v.py())));
+    Ok(addr as usize)
+}
+
 /// A function-pointer argument: a cdata (or a function of a `lib`).
 fn function_arg(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
     if v.is_none() {
         return Err(not_a_pointer(ty, v));
     }
-    let (addr, _keep) = convert::pointer_value(ty, v)?;
-    Ok(addr as usize)
+    pointer_address(ty, v)
 }
 
 /// A pointer argument: the address of a cdata pointer or array, or of a
@@ -497,8 +507,7 @@ fn pointer_arg(
         return Ok(addr);
     }
     if v.is_instance_of::<CData>() {
-        let (addr, _keep) = convert::pointer_value(ty, v)?;
-        return Ok(addr as usize);
+        return pointer_address(ty, v);
     }
     pointer_from_python(temps, ty, p, v)
 }
@@ -581,8 +590,7 @@ fn file_or_default(ty: &TypeRef, p: &PointerArg, v: &Bound<'_, PyAny>) -> PyResu
     {
         return Ok(f as usize);
     }
-    let (addr, _keep) = convert::pointer_value(ty, v)?;
-    Ok(addr as usize)
+    pointer_address(ty, v)
 }
 
 /// The C `FILE *` for a Python file object (an `io` object with a file
