@@ -690,4 +690,91 @@ mod tests {
         let b = v.plan_for(&[prim("int")]).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
     }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    #[test]
+    fn direct_plans_sort_arguments_into_register_banks() {
+        let f = function(
+            vec![
+                prim("float"),
+                prim("int"),
+                pointer(&prim("char")),
+                prim("double"),
+                prim("short"),
+            ],
+            &prim("double"),
+            false,
+            2,
+        );
+        let TypePlan::Fixed(p) = plan_of(&f) else {
+            panic!("no plan");
+        };
+        let Invoker::Direct(d) = &p.invoker else {
+            panic!("not direct: {:?}", p.invoker);
+        };
+        assert_eq!(d.ret, RetKind::Sse);
+        let slots: Vec<Slot> = d.args.iter().map(DirectArg::slot).collect();
+        assert_eq!(
+            slots,
+            vec![
+                Slot::F32(0),
+                Slot::Int {
+                    reg: 0,
+                    size: 4,
+                    signed: true
+                },
+                Slot::Int {
+                    reg: 1,
+                    size: 8,
+                    signed: false
+                },
+                Slot::F64(1),
+                Slot::Int {
+                    reg: 2,
+                    size: 2,
+                    signed: true
+                },
+            ]
+        );
+    }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    #[test]
+    fn stack_arguments_and_long_double_stay_with_libffi() {
+        let seven = function(vec![prim("int"); 7], &prim("int"), false, 2);
+        let nine = function(
+            vec![prim("double"); 9],
+            &crate::types::intern::void(),
+            false,
+            2,
+        );
+        let six_and_eight = {
+            let mut a = vec![prim("long"); 6];
+            a.extend(vec![prim("float"); 8]);
+            function(a, &crate::types::intern::void(), false, 2)
+        };
+        let ld = function(vec![prim("long double")], &prim("int"), false, 2);
+        for (f, direct) in [
+            (seven, false),
+            (nine, false),
+            (six_and_eight, true),
+            (ld, false),
+        ] {
+            let TypePlan::Fixed(p) = plan_of(&f) else {
+                panic!("no plan");
+            };
+            assert_eq!(
+                matches!(p.invoker, Invoker::Direct(_)),
+                direct,
+                "{}",
+                f.cname()
+            );
+        }
+        let v = function(vec![prim("int")], &prim("int"), true, 2);
+        let TypePlan::Variadic(v) = plan_of(&v) else {
+            panic!("not variadic");
+        };
+        let p = v.plan_for(&[prim("int")]).unwrap();
+        assert!(matches!(p.invoker, Invoker::Libffi(_)));
+    }
 }
