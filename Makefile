@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/python
 # Rust unit tests link libpython (pyo3 without extension-module).
 export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest conformance wheel-check bench-parse clean
+.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench-parse clean
 
 build:
 	cargo build --release --features extension-module
@@ -29,6 +29,12 @@ rust-test:
 pytest: build
 	$(PYTHON) -m pytest -q tests
 
+# python/rcffi/__init__.pyi against the built module (names, signatures);
+# names that exist only at run time are listed with reasons in the allowlist.
+stubtest: build dev-deps
+	$(PYTHON) -m mypy.stubtest rcffi --mypy-config-file python/stubtest-mypy.ini \
+		--allowlist python/stubtest-allowlist.txt
+
 conformance: build
 	$(PYTHON) conformance/run.py --suite all
 
@@ -39,7 +45,7 @@ wheel-check:
 	build/wheel-venv/bin/python -m pip install -q .
 	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
 
-test: lint rust-test pytest conformance wheel-check
+test: lint rust-test pytest stubtest conformance wheel-check
 
 bench-parse: build
 	$(PYTHON) bench/parse_bench.py

@@ -7,6 +7,7 @@ adds the rest on top of the same backend.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -167,6 +168,13 @@ class FFI(_backend.FFI):
             result = func()
             self._init_once_cache[tag] = (True, result)
         return result
+
+    def emit_stub(self, path: str | os.PathLike[str]) -> None:
+        """Write a ``.pyi`` type stub for the ``lib`` this FFI declares, so
+        editors complete ``lib.mandel(``."""
+        from .stubgen import emit_stub
+
+        emit_stub(self, path)
 
     # -- ABI mode ---------------------------------------------------------
 
