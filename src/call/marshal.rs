@@ -380,11 +380,20 @@ fn pointer_result<'py>(
     plan: &CallPlan,
     p: *mut u8,
 ) -> PyResult<Bound<'py, PyAny>> {
-    Ok(Bound::new(
+    Ok(borrowed_cdata(py, &plan.result, p)?.into_any())
+}
+
+/// A new non-owning cdata of type `ty` (a pointer or function pointer)
+/// with the value `p`.
+pub fn borrowed_cdata<'py>(
+    py: Python<'py>,
+    ty: &TypeRef,
+    p: *mut u8,
+) -> PyResult<Bound<'py, CData>> {
+    Bound::new(
         py,
-        CData::new(plan.result.clone(), p, 0, Owner::Borrowed { base: None }),
-    )?
-    .into_any())
+        CData::new(ty.clone(), p, 0, Owner::Borrowed { base: None }),
+    )
 }
 
 // ---------------------------------------------------------------- frame

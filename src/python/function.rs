@@ -345,15 +345,7 @@ fn _api_function<'py>(
         let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
         Some(Arc::new(crate::call::plan::stub_plan(&fty, f)?))
     };
-    let cdata = Bound::new(
-        py,
-        CData::new(
-            fty,
-            address as *mut u8,
-            0,
-            crate::memory::cdata::Owner::Borrowed { base: None },
-        ),
-    )?;
+    let cdata = marshal::borrowed_cdata(py, &fty, address as *mut u8)?;
     make(&cdata, &name.to_cow()?, "API mode", plan, None)
 }
 
