@@ -378,7 +378,12 @@ class Lib(types.ModuleType):
             ctype, _const = variables[name]
             return ffi.cast(ffi.getctype(ctype, "*"), d["_rcffi_facts"].variables[name][0])
         if name in funcs or name in externs:
-            return self._rcffi_lookup(name)
+            fn = self._rcffi_lookup(name)
+            # A builtin made by _api_function stands for its cdata.
+            holder = getattr(fn, "__self__", None)
+            if isinstance(holder, getattr(_backend, "__CFunction")):
+                return holder.cdata
+            return fn
         raise AttributeError(f"lib has no global named {name!r}")
 
 

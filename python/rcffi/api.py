@@ -382,7 +382,15 @@ class _Lib:
         funcs, variables, consts, _ = self._decls()
         backendlib = object.__getattribute__(self, "_backendlib")
         if name in funcs:
-            fn = backendlib.load_function(funcs[name], name)
+            # A builtin (vectorcall) standing for the function-pointer cdata,
+            # as cffi's API mode gives.
+            fn = _backend._rcffi_function(
+                backendlib.load_function(funcs[name], name),
+                name,
+                f"library {object.__getattribute__(self, '_name')!r}",
+                0,
+                backendlib,
+            )
             object.__setattr__(self, name, fn)
             return fn
         if name in variables:
@@ -431,7 +439,7 @@ class _Lib:
             ptr = backendlib.load_function(ffi.typeof(ffi.getctype(ctype, "*")), name)
             return ptr
         if name in funcs:
-            return getattr(self, name)
+            return getattr(self, name).__self__.cdata
         raise AttributeError(f"lib has no global named {name!r}")
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple, PyType};
 
 use super::marshal::{fixed_plan, owned_copy};
-use super::plan::{CallPlan, Invoker, RetConv};
+use super::plan::{CallPlan, RetConv};
 use super::raw::{self, BorrowedObject, Closure, ClosureHandler, Incoming};
 use crate::types::{Kind, TypeRef};
 
@@ -54,8 +54,9 @@ pub fn make(
         return Err(unsupported());
     };
     let error = error_bytes(&plan, error)?;
-    let Invoker::Libffi(cif) = &plan.invoker;
-    let cif = cif.clone();
+    let Some(cif) = plan.cif.clone() else {
+        return Err(unsupported());
+    };
     let handler = Handler {
         plan,
         callable: BorrowedObject::new(callable),
@@ -104,7 +105,7 @@ impl ClosureHandler for Handler {
         // cffi's model: the Python code sees C's errno as `ffi.errno`, and
         // what it sets there is C's errno when the callback returns.
         super::errno::set(raw::c_errno());
-        let attached = Python::try_attach(|py| self.run(py, &call));
+        let attached = raw::with_gil(|py| self.run(py, &call));
         if attached.is_none() {
             call.set_result_bytes(&self.error);
         }

@@ -1,21 +1,74 @@
-//! Calling a C function from Python: converting the Python arguments into
-//! the call's storage as the plan says, making the call, and converting
-//! the result back.
+//! Calling a C function from Python: converting the Python arguments as
+//! the plan says (into registers for a direct call, into a [`Frame`] for
+//! libffi or an argument stub), making the call, and converting the
+//! result back.
 
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::{Borrowed, intern};
 
+use super::direct::{self, Regs, RetKind, RetRegs};
 use super::plan::{
-    ArgConv, ArgPlan, CallPlan, Invoker, PointerArg, RetConv, TypePlan, plan_of, promoted_vararg,
+    ArgConv, ArgPlan, CallPlan, DirectArg, DirectCall, Invoker, Part, PointerArg, RetConv, Slot,
+    TypePlan, plan_of, promoted_vararg,
 };
-use super::raw::{self, Frame};
+use super::pyconv;
+use super::raw::{self, Frame, Small, Temps};
 use crate::memory::cdata::CData;
 use crate::memory::convert;
-use crate::memory::object::CDataClass;
-use crate::types::{PrimFamily, TypeRef, intern};
+use crate::memory::object::{CDataClass, as_cdata};
+use crate::types::{Kind, PrimFamily, TypeRef, intern};
+
+/// The arguments of a call, however Python handed them over: a tuple
+/// (`tp_call`) or an array (vectorcall).
+pub trait ArgList<'py> {
+    fn count(&self) -> usize;
+    fn item(&self, i: usize) -> PyResult<Borrowed<'_, 'py, PyAny>>;
+}
+
+impl<'py> ArgList<'py> for Bound<'py, PyTuple> {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn item(&self, i: usize) -> PyResult<Borrowed<'_, 'py, PyAny>> {
+        self.get_borrowed_item(i)
+    }
+}
+
+impl<'py> ArgList<'py> for [Borrowed<'_, 'py, PyAny>] {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn item(&self, i: usize) -> PyResult<Borrowed<'_, 'py, PyAny>> {
+        self.get(i)
+            .copied()
+            .ok_or_else(|| PyTypeError::new_err("internal error: argument index"))
+    }
+}
+
+/// What is being called, for messages: the function's name when it has
+/// one (`lib.add`), and its type.
+#[derive(Clone, Copy)]
+pub struct Callee<'a> {
+    pub name: Option<&'a str>,
+    pub fty: &'a TypeRef,
+}
+
+impl Callee<'_> {
+    fn describe(&self) -> String {
+        match self.name {
+            Some(n) => format!("{n}()"),
+            None => format!("'{}'", self.fty.cname()),
+        }
+    }
+}
 
 /// `cdata(*args)` for a function pointer cdata.
 pub fn call_cdata<'py>(
@@ -23,7 +76,6 @@ pub fn call_cdata<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = slf.py();
     let me = slf.get();
     let fty = &me.ty;
     if fty.func_info().is_none() {
@@ -32,41 +84,57 @@ pub fn call_cdata<'py>(
             fty.cname()
         )));
     }
+    if kwargs.is_some_and(|k| !k.is_empty()) {
+        return Err(PyTypeError::new_err(
+            "a cdata function cannot be called with keyword arguments",
+        ));
+    }
     let fnptr = me.ptr()?;
+    call_function(slf.py(), Callee { name: None, fty }, fnptr, args)
+}
+
+/// Calls the C function at `fnptr`, of function type `callee.fty`, with
+/// the Python arguments `args`.
+#[inline]
+pub fn call_function<'py, A: ArgList<'py> + ?Sized>(
+    py: Python<'py>,
+    callee: Callee<'_>,
+    fnptr: *const u8,
+    args: &A,
+) -> PyResult<Bound<'py, PyAny>> {
+    let fty = callee.fty;
     if fnptr.is_null() {
         return Err(PyRuntimeError::new_err(format!(
             "cannot call null pointer pointer from cdata '{}'",
             fty.cname()
         )));
     }
-    if kwargs.is_some_and(|k| !k.is_empty()) {
-        return Err(PyTypeError::new_err(
-            "a cdata function cannot be called with keyword arguments",
-        ));
-    }
-    let nargs = args.len();
+    let nargs = args.count();
     match plan_of(fty) {
         TypePlan::Fixed(plan) => {
             if nargs != plan.args.len() {
-                return Err(PyTypeError::new_err(format!(
-                    "'{}' expects {} arguments, got {nargs}",
-                    fty.cname(),
-                    plan.args.len()
-                )));
+                return Err(PyTypeError::new_err(match callee.name {
+                    Some(n) => format!("{n}() expects {} arguments, got {nargs}", plan.args.len()),
+                    None => format!(
+                        "'{}' expects {} arguments, got {nargs}",
+                        fty.cname(),
+                        plan.args.len()
+                    ),
+                }));
             }
-            invoke(py, plan, fnptr, args)
+            invoke_plan(py, plan, callee, fnptr, args)
         }
         TypePlan::Variadic(v) => {
             let fixed = v.fixed.len();
             if nargs < fixed {
                 return Err(PyTypeError::new_err(format!(
-                    "'{}' expects at least {fixed} arguments, got {nargs}",
-                    fty.cname()
+                    "{} expects at least {fixed} arguments, got {nargs}",
+                    callee.describe()
                 )));
             }
             let mut extra = Vec::with_capacity(nargs - fixed);
             for i in fixed..nargs {
-                let a = args.get_item(i)?;
+                let a = args.item(i)?;
                 let Ok(cd) = a.cast::<CData>() else {
                     return Err(PyTypeError::new_err(format!(
                         "argument {} passed in the variadic part needs to be a cdata object (got {})",
@@ -77,34 +145,291 @@ pub fn call_cdata<'py>(
                 extra.push(promoted_vararg(&cd.get().ty));
             }
             let plan = v.plan_for(&extra)?;
-            invoke(py, &plan, fnptr, args)
+            invoke_plan(py, &plan, callee, fnptr, args)
         }
         TypePlan::Failed(e) => Err(e.clone().into()),
     }
 }
 
-/// Converts the arguments, calls `fnptr` and converts the result.
-pub fn invoke<'py>(
+/// Converts the arguments, calls `fnptr` and converts the result; `args`
+/// must have as many items as the plan has arguments.
+#[inline]
+pub fn invoke_plan<'py, A: ArgList<'py> + ?Sized>(
     py: Python<'py>,
     plan: &CallPlan,
+    callee: Callee<'_>,
     fnptr: *const u8,
-    args: &Bound<'py, PyTuple>,
+    args: &A,
+) -> PyResult<Bound<'py, PyAny>> {
+    match &plan.invoker {
+        Invoker::Direct(d) => invoke_direct(py, plan, d, callee, fnptr, args),
+        Invoker::Libffi(cif) => {
+            invoke_frame(py, plan, callee, args, |frame| frame.call(py, cif, fnptr))
+        }
+        Invoker::Stub(stub) => {
+            let stub = *stub;
+            invoke_frame(py, plan, callee, args, |frame| frame.call_stub(py, stub))
+        }
+    }
+}
+
+/// `err` with a note naming the argument and the function.
+#[cold]
+#[inline(never)]
+fn arg_error(py: Python<'_>, err: PyErr, i: usize, callee: Callee<'_>) -> PyErr {
+    let note = format!("in argument {} of {}", i + 1, callee.describe());
+    let _ = err.value(py).call_method1(intern!(py, "add_note"), (note,));
+    err
+}
+
+// ---------------------------------------------------------------- direct
+
+fn invoke_direct<'py, A: ArgList<'py> + ?Sized>(
+    py: Python<'py>,
+    plan: &CallPlan,
+    d: &DirectCall,
+    callee: Callee<'_>,
+    fnptr: *const u8,
+    args: &A,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut regs = Regs::default();
+    // Must live (unmoved) until the call returns: pointer arguments may
+    // point into it.
+    let mut scratch = Temps::scratch();
+    let mut temps = Temps::new(&mut scratch);
+    for (i, (a, da)) in plan.args.iter().zip(d.args.iter()).enumerate() {
+        let v = args.item(i)?;
+        if let Err(e) = put_register(&mut regs, &mut temps, a, *da, &v) {
+            return Err(arg_error(py, e, i, callee));
+        }
+    }
+    let out = direct::call(py, d.stub, fnptr, &regs);
+    drop(temps);
+    direct_result(py, plan, d.ret, &out)
+}
+
+/// Converts `v` into the register(s) of argument `d`: the common cases
+/// here, inlined, the others in [`put_register_slow`].
+#[inline(always)]
+fn put_register(
+    regs: &mut Regs,
+    temps: &mut Temps<'_>,
+    a: &ArgPlan,
+    d: DirectArg,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    match d {
+        DirectArg::Int { reg, lo, hi, .. } => {
+            if let Some(x) = pyconv::exact_i64(v)
+                && x >= lo
+                && x <= hi
+            {
+                regs.int[usize::from(reg)] = x as u64;
+                return Ok(());
+            }
+        }
+        DirectArg::F64 { reg } => {
+            if let Some(x) = pyconv::exact_f64(v) {
+                regs.sse[usize::from(reg)] = x;
+                return Ok(());
+            }
+        }
+        DirectArg::F32 { reg } => {
+            if let Some(x) = pyconv::exact_f64(v) {
+                regs.sse[usize::from(reg)] = direct::f32_in_sse(x as f32);
+                return Ok(());
+            }
+        }
+        DirectArg::Pointer { reg } => {
+            if let ArgConv::Pointer(p) = &a.conv
+                && let Some(x) = same_type_pointer(&a.ty, p, v)
+            {
+                regs.int[usize::from(reg)] = x as u64;
+                return Ok(());
+            }
+        }
+        DirectArg::Struct { size, parts } => {
+            if let Some(cd) = as_cdata(v)
+                && Arc::ptr_eq(&cd.get().ty, &a.ty)
+            {
+                let s = Small::of_cdata(cd.get(), usize::from(size))?;
+                put_eightbytes(regs, &s, size, parts);
+                return Ok(());
+            }
+        }
+        DirectArg::Other(_) => {}
+    }
+    put_register_slow(regs, temps, a, d.slot(), v)
+}
+
+/// [`put_register`] for everything but exact ints, floats and cdata of
+/// the very pointer type.
+#[inline(never)]
+fn put_register_slow(
+    regs: &mut Regs,
+    temps: &mut Temps<'_>,
+    a: &ArgPlan,
+    slot: Slot,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    match (&a.conv, slot) {
+        (ArgConv::Pointer(p), Slot::Int { reg, .. }) => {
+            regs.int[usize::from(reg)] = pointer_arg(temps, &a.ty, p, v)? as u64;
+        }
+        (ArgConv::FuncPtr, Slot::Int { reg, .. }) => {
+            regs.int[usize::from(reg)] = function_arg(&a.ty, v)? as u64;
+        }
+        (_, Slot::Struct { size, parts }) => {
+            let s = struct_arg(&a.ty, usize::from(size), v)?;
+            put_eightbytes(regs, &s, size, parts);
+        }
+        // Everything else: the general conversion, then the register.
+        (_, Slot::Int { reg, size, signed }) => {
+            let s = Small::from_value(&a.ty, v)?;
+            regs.int[usize::from(reg)] = s.int(usize::from(size), signed);
+        }
+        (_, Slot::F64(reg)) => {
+            let s = Small::from_value(&a.ty, v)?;
+            regs.sse[usize::from(reg)] = f64::from_bits(s.eightbyte(0));
+        }
+        (_, Slot::F32(reg)) => {
+            let s = Small::from_value(&a.ty, v)?;
+            regs.sse[usize::from(reg)] = f64::from_bits(s.eightbyte(0) & 0xffff_ffff);
+        }
+    }
+    Ok(())
+}
+
+/// The eightbytes of a struct of `size` bytes into their registers.
+#[inline(always)]
+fn put_eightbytes(regs: &mut Regs, s: &Small, size: u8, parts: [Part; 2]) {
+    for (k, part) in parts.iter().enumerate().take(usize::from(size).div_ceil(8)) {
+        match *part {
+            Part::Int(r) => regs.int[usize::from(r)] = s.eightbyte(k),
+            Part::Sse(r) => regs.sse[usize::from(r)] = f64::from_bits(s.eightbyte(k)),
+        }
+    }
+}
+
+/// The bytes of a struct argument of `size` (at most 16) bytes.
+#[inline]
+fn struct_arg(ty: &TypeRef, size: usize, v: &Bound<'_, PyAny>) -> PyResult<Small> {
+    if let Some(cd) = as_cdata(v) {
+        let c = cd.get();
+        if Arc::ptr_eq(&c.ty, ty) {
+            return Small::of_cdata(c, size);
+        }
+    }
+    Small::from_value(ty, v)
+}
+
+/// The Python result of a direct call.
+fn direct_result<'py>(
+    py: Python<'py>,
+    plan: &CallPlan,
+    kind: RetKind,
+    out: &RetRegs,
+) -> PyResult<Bound<'py, PyAny>> {
+    match plan.ret {
+        RetConv::Void => Ok(py.None().into_bound(py)),
+        RetConv::Int { size, signed } => {
+            let bits = (size.min(8) * 8) as u32;
+            let x = out.int[0];
+            if signed {
+                let shift = 64 - bits;
+                pyconv::int_i64(py, ((x << shift) as i64) >> shift)
+            } else {
+                let mask = if bits == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << bits) - 1
+                };
+                pyconv::int_u64(py, x & mask)
+            }
+        }
+        RetConv::F64 => pyconv::float(py, out.sse[0]),
+        RetConv::F32 => pyconv::float(py, f64::from(direct::f32_of_sse(out.sse[0]))),
+        RetConv::Pointer => pointer_result(py, plan, out.int[0] as usize as *mut u8),
+        RetConv::Struct { size } => {
+            let words = match kind {
+                RetKind::Int => [out.int[0], 0],
+                RetKind::Sse => [out.sse[0].to_bits(), 0],
+                RetKind::IntInt => out.int,
+                RetKind::SseSse => [out.sse[0].to_bits(), out.sse[1].to_bits()],
+                RetKind::IntSse => [out.int[0], out.sse[0].to_bits()],
+                RetKind::SseInt => [out.sse[0].to_bits(), out.int[0]],
+            };
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&words[0].to_ne_bytes());
+            bytes[8..].copy_from_slice(&words[1].to_ne_bytes());
+            Ok(owned_copy(py, &plan.result, &bytes[..size.min(16)])?.into_any())
+        }
+        RetConv::Value => {
+            let word = match kind {
+                RetKind::Sse => out.sse[0].to_bits(),
+                _ => out.int[0],
+            };
+            let mut s = Small([0; 16]);
+            s.0[..8].copy_from_slice(&word.to_ne_bytes());
+            s.value(py, &plan.result)
+        }
+    }
+}
+
+fn pointer_result<'py>(
+    py: Python<'py>,
+    plan: &CallPlan,
+    p: *mut u8,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(borrowed_cdata(py, &plan.result, p)?.into_any())
+}
+
+/// A new non-owning cdata of type `ty` (a pointer or function pointer)
+/// with the value `p`.
+pub fn borrowed_cdata<'py>(
+    py: Python<'py>,
+    ty: &TypeRef,
+    p: *mut u8,
+) -> PyResult<Bound<'py, CData>> {
+    CData::borrowed(ty.clone(), p, 0, None).into_base_object(py)
+}
+
+// ---------------------------------------------------------------- frame
+
+/// A call through a [`Frame`]: libffi or an argument stub (`call`).
+fn invoke_frame<'py, A: ArgList<'py> + ?Sized>(
+    py: Python<'py>,
+    plan: &CallPlan,
+    callee: Callee<'_>,
+    args: &A,
+    call: impl FnOnce(&mut Frame<'_>),
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut frame = Frame::new(&plan.layout);
+    // Must live (unmoved) until the call returns: pointer arguments may
+    // point into it.
+    let mut scratch = Temps::scratch();
+    let mut temps = Temps::new(&mut scratch);
     for (i, a) in plan.args.iter().enumerate() {
-        put_arg(&mut frame, i, a, &*args.get_borrowed_item(i)?)?;
+        let v = args.item(i)?;
+        if let Err(e) = put_arg(&mut frame, &mut temps, i, a, &v) {
+            return Err(arg_error(py, e, i, callee));
+        }
     }
-    match &plan.invoker {
-        Invoker::Libffi(cif) => frame.call(py, cif, fnptr),
-    }
+    call(&mut frame);
+    drop(temps);
     result_object(py, plan, &frame)
 }
 
-fn put_arg(frame: &mut Frame<'_>, i: usize, a: &ArgPlan, v: &Bound<'_, PyAny>) -> PyResult<()> {
+fn put_arg(
+    frame: &mut Frame<'_>,
+    temps: &mut Temps<'_>,
+    i: usize,
+    a: &ArgPlan,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     match &a.conv {
         ArgConv::Int { size, lo, hi } => {
-            if let Ok(int) = v.cast_exact::<PyInt>()
-                && let Ok(x) = int.extract::<i64>()
+            if let Some(x) = pyconv::exact_i64(v)
                 && x >= *lo
                 && x <= *hi
             {
@@ -113,29 +438,41 @@ fn put_arg(frame: &mut Frame<'_>, i: usize, a: &ArgPlan, v: &Bound<'_, PyAny>) -
             }
             frame.put_value(i, &a.ty, v)
         }
-        ArgConv::F64 => match v.cast_exact::<PyFloat>() {
-            Ok(f) => {
-                frame.put_f64(i, f.value());
+        ArgConv::F64 => match pyconv::exact_f64(v) {
+            Some(f) => {
+                frame.put_f64(i, f);
                 Ok(())
             }
-            Err(_) => frame.put_value(i, &a.ty, v),
+            None => frame.put_value(i, &a.ty, v),
         },
-        ArgConv::F32 => match v.cast_exact::<PyFloat>() {
-            Ok(f) => {
-                frame.put_f32(i, f.value() as f32);
+        ArgConv::F32 => match pyconv::exact_f64(v) {
+            Some(f) => {
+                frame.put_f32(i, f as f32);
                 Ok(())
             }
-            Err(_) => frame.put_value(i, &a.ty, v),
+            None => frame.put_value(i, &a.ty, v),
         },
-        ArgConv::Value | ArgConv::FuncPtr => {
-            if matches!(a.conv, ArgConv::FuncPtr) && v.is_none() {
-                return Err(not_a_pointer(&a.ty, v));
+        ArgConv::FuncPtr => {
+            frame.put_ptr(i, function_arg(&a.ty, v)?);
+            Ok(())
+        }
+        ArgConv::Value => {
+            if let Some(cd) = as_cdata(v) {
+                let c = cd.get();
+                if a.ty.is_struct() && Arc::ptr_eq(&c.ty, &a.ty) {
+                    return frame.put_cdata(i, c);
+                }
             }
             frame.put_value(i, &a.ty, v)
         }
-        ArgConv::Pointer(p) => put_pointer(frame, i, &a.ty, p, v),
+        ArgConv::Pointer(p) => {
+            frame.put_ptr(i, pointer_arg(temps, &a.ty, p, v)?);
+            Ok(())
+        }
     }
 }
+
+// ---------------------------------------------------------------- pointers
 
 fn not_a_pointer(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyErr {
     PyTypeError::new_err(format!(
@@ -145,20 +482,66 @@ fn not_a_pointer(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
-/// A pointer argument: a cdata pointer or array, or a temporary array
-/// made from a Python value (as cffi allows for calls).
-fn put_pointer(
-    frame: &mut Frame<'_>,
-    i: usize,
+/// The address `v` gives a pointer argument of type `ty`, through the
+/// general checks.  The argument keeps its memory alive during the call;
+/// the keeper the memory layer returns is released at once, as a `Bound`
+/// (a dropped `Py` would wait in PyO3's pool: this path does not count as
+/// attached for PyO3, see `python::function`).
+fn pointer_address(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let (addr, keep) = convert::pointer_value(ty, v)?;
+    drop(keep.map(|k| k.into_bound(v.py())));
+    Ok(addr as usize)
+}
+
+/// A function-pointer argument: a cdata (or a function of a `lib`).
+fn function_arg(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if v.is_none() {
+        return Err(not_a_pointer(ty, v));
+    }
+    pointer_address(ty, v)
+}
+
+/// A pointer argument: the address of a cdata pointer or array, or of a
+/// temporary array made from a Python value (as cffi allows for calls).
+#[inline]
+fn pointer_arg(
+    temps: &mut Temps<'_>,
     ty: &TypeRef,
     p: &PointerArg,
     v: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    if v.is_instance_of::<CData>() {
-        let (addr, _keep) = convert::pointer_value(ty, v)?;
-        frame.put_ptr(i, addr as usize);
-        return Ok(());
+) -> PyResult<usize> {
+    if let Some(addr) = same_type_pointer(ty, p, v) {
+        return Ok(addr);
     }
+    if as_cdata(v).is_some() {
+        return pointer_address(ty, v);
+    }
+    pointer_from_python(temps, ty, p, v)
+}
+
+/// The address of `v` for a pointer argument of type `ty` in the common
+/// cases that need none of the general checks: a live cdata of the very
+/// pointer type, or an array of its items.
+#[inline(always)]
+fn same_type_pointer(ty: &TypeRef, p: &PointerArg, v: &Bound<'_, PyAny>) -> Option<usize> {
+    // The cdata classes by identity: cheaper than PyO3's subclass check.
+    let cd = as_cdata(v)?;
+    let c = cd.get();
+    let same = Arc::ptr_eq(&c.ty, ty)
+        || matches!(&c.ty.kind, Kind::Array { item, .. } if Arc::ptr_eq(item, &p.item));
+    if same {
+        c.ptr().ok().map(|p| p as usize)
+    } else {
+        None
+    }
+}
+
+fn pointer_from_python(
+    temps: &mut Temps<'_>,
+    ty: &TypeRef,
+    p: &PointerArg,
+    v: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
     if v.is_none() {
         return Err(not_a_pointer(ty, v));
     }
@@ -172,10 +555,10 @@ fn put_pointer(
                 "an array of _Bool can only contain \\x00 or \\x01",
             ));
         }
-        return frame.put_temp_bytes(i, bytes);
+        return Ok(temps.bytes(bytes)? as usize);
     }
     let Some(isize_) = p.item_size else {
-        return file_or_default(frame, i, ty, p, v);
+        return file_or_default(ty, p, v);
     };
     let len = if let Ok(l) = v.cast::<PyList>() {
         l.len()
@@ -203,28 +586,19 @@ fn put_pointer(
             .ok_or_else(|| PyTypeError::new_err("bad wide char type"))?;
         convert::encode_wide(s, q)?.len() + 1
     } else {
-        return file_or_default(frame, i, ty, p, v);
+        return file_or_default(ty, p, v);
     };
     let arr = intern::array(&p.item, Some(len.max(1)));
-    frame.put_temp_array(i, &arr, len.max(1), isize_, v)
+    Ok(temps.array(&arr, len.max(1), isize_, v)? as usize)
 }
 
-fn file_or_default(
-    frame: &mut Frame<'_>,
-    i: usize,
-    ty: &TypeRef,
-    p: &PointerArg,
-    v: &Bound<'_, PyAny>,
-) -> PyResult<()> {
+fn file_or_default(ty: &TypeRef, p: &PointerArg, v: &Bound<'_, PyAny>) -> PyResult<usize> {
     if p.file_items
         && let Some(f) = file_pointer(v)?
     {
-        frame.put_ptr(i, f as usize);
-        return Ok(());
+        return Ok(f as usize);
     }
-    let (addr, _keep) = convert::pointer_value(ty, v)?;
-    frame.put_ptr(i, addr as usize);
-    Ok(())
+    pointer_address(ty, v)
 }
 
 /// The C `FILE *` for a Python file object (an `io` object with a file
@@ -285,19 +659,14 @@ fn result_object<'py>(
         RetConv::Int { size, signed } => {
             let v = frame.result_int(size, signed);
             if signed {
-                (v as i64).into_pyobject(py)?.into_any()
+                pyconv::int_i64(py, v as i64)?
             } else {
-                (v as u64).into_pyobject(py)?.into_any()
+                pyconv::int_u64(py, v as u64)?
             }
         }
-        RetConv::F64 => PyFloat::new(py, frame.result_f64(8)).into_any(),
-        RetConv::F32 => PyFloat::new(py, frame.result_f64(4)).into_any(),
-        RetConv::Pointer => {
-            let p = frame.result_ptr();
-            CData::borrowed(plan.result.clone(), p, 0, None)
-                .into_base_object(py)?
-                .into_any()
-        }
+        RetConv::F64 => pyconv::float(py, frame.result_f64(8))?,
+        RetConv::F32 => pyconv::float(py, frame.result_f64(4))?,
+        RetConv::Pointer => pointer_result(py, plan, frame.result_ptr())?,
         RetConv::Struct { size } => {
             owned_copy(py, &plan.result, frame.result_bytes(size))?.into_any()
         }

@@ -10,9 +10,11 @@
 
 pub mod abi;
 pub mod callback;
+pub mod direct;
 pub mod errno;
 pub mod marshal;
 pub mod plan;
+pub mod pyconv;
 pub mod raw;
 
 /// The address of the C test function `n` of `_testfunc`, if there is one.

@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::abi::{self, FfiType, Place};
+use super::direct::{self, RetKind, Stub};
 use super::raw::{Cif, FrameLayout};
 use crate::errors::Error;
 use crate::types::{Kind, PrimFamily, TypeRef, intern};
@@ -82,16 +83,112 @@ pub enum RetConv {
     Value,
 }
 
-/// The code that makes the call.  libffi handles any signature; direct
-/// stubs for common signatures can be added as other variants.
+/// The code that makes the call.
 pub enum Invoker {
+    /// libffi's `ffi_call`: any signature.
     Libffi(Arc<Cif>),
+    /// A direct register call (see [`direct`]): no libffi on the way.
+    Direct(DirectCall),
+    /// A compiled call stub taking the addresses of the arguments and of
+    /// the result (API mode generates one per declared function).
+    Stub(direct::ArgsStub),
 }
 
 impl std::fmt::Debug for Invoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Invoker::Libffi(_) => f.write_str("Invoker::Libffi"),
+            Invoker::Direct(d) => write!(f, "Invoker::Direct({:?}, {:?})", d.ret, d.args),
+            Invoker::Stub(_) => f.write_str("Invoker::Stub"),
+        }
+    }
+}
+
+/// Where one argument goes in a direct call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Integer register `reg`, holding a value of `size` bytes extended
+    /// to 64 bits (sign-extended if `signed`).
+    Int { reg: u8, size: u8, signed: bool },
+    /// SSE register `reg`, holding a `double`.
+    F64(u8),
+    /// SSE register `reg`, holding a `float` in its low 32 bits.
+    F32(u8),
+    /// A struct or union of `size` (at most 16) bytes whose eightbyte `k`
+    /// goes to `parts[k]`.
+    Struct { size: u8, parts: [Part; 2] },
+}
+
+/// The register of one eightbyte of a struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Int(u8),
+    Sse(u8),
+}
+
+/// A direct call: the stub for the kind of result and where each
+/// argument goes.
+pub struct DirectCall {
+    pub stub: Stub,
+    pub ret: RetKind,
+    pub args: Box<[DirectArg]>,
+}
+
+/// One argument of a direct call: the common case it takes without the
+/// general conversion (one `match` on the hot path), and its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectArg {
+    /// An integer: an exact Python `int` in `lo..=hi` goes straight to
+    /// integer register `reg`.
+    Int {
+        reg: u8,
+        lo: i64,
+        hi: i64,
+        slot: Slot,
+    },
+    /// `double`: an exact Python `float` goes to SSE register `reg`.
+    F64 { reg: u8 },
+    /// `float`: an exact Python `float`, rounded, to SSE register `reg`.
+    F32 { reg: u8 },
+    /// A pointer: a cdata of the very type (or an array of its items)
+    /// gives its address to integer register `reg`.
+    Pointer { reg: u8 },
+    /// A struct of `size` bytes: a cdata of the very type gives its
+    /// eightbytes to `parts`.
+    Struct { size: u8, parts: [Part; 2] },
+    /// Everything else goes through the general conversion into `slot`.
+    Other(Slot),
+}
+
+impl DirectArg {
+    /// The registers of the argument.
+    pub fn slot(&self) -> Slot {
+        match *self {
+            DirectArg::Int { slot, .. } | DirectArg::Other(slot) => slot,
+            DirectArg::F64 { reg } => Slot::F64(reg),
+            DirectArg::F32 { reg } => Slot::F32(reg),
+            DirectArg::Pointer { reg } => Slot::Int {
+                reg,
+                size: 8,
+                signed: false,
+            },
+            DirectArg::Struct { size, parts } => Slot::Struct { size, parts },
+        }
+    }
+
+    fn new(conv: &ArgConv, slot: Slot) -> DirectArg {
+        match (conv, slot) {
+            (ArgConv::Int { lo, hi, .. }, Slot::Int { reg, .. }) => DirectArg::Int {
+                reg,
+                lo: *lo,
+                hi: *hi,
+                slot,
+            },
+            (ArgConv::F64, Slot::F64(reg)) => DirectArg::F64 { reg },
+            (ArgConv::F32, Slot::F32(reg)) => DirectArg::F32 { reg },
+            (ArgConv::Pointer(_), Slot::Int { reg, size: 8, .. }) => DirectArg::Pointer { reg },
+            (_, Slot::Struct { size, parts }) => DirectArg::Struct { size, parts },
+            _ => DirectArg::Other(slot),
         }
     }
 }
@@ -103,6 +200,10 @@ pub struct CallPlan {
     pub result: TypeRef,
     pub ret: RetConv,
     pub layout: FrameLayout,
+    /// libffi's description of the signature, for callbacks of this type
+    /// (every plan of a function type has one; plans of argument stubs
+    /// need none).
+    pub cif: Option<Arc<Cif>>,
     pub invoker: Invoker,
 }
 
@@ -199,32 +300,233 @@ fn ffi_result(result: &TypeRef) -> Result<FfiType, Error> {
 /// the number of fixed arguments of a variadic call.
 pub fn build(args: &[TypeRef], result: &TypeRef, fixed: Option<usize>) -> Result<CallPlan, Error> {
     let rtype = ffi_result(result)?;
-    let mut ffi_args = Vec::with_capacity(args.len());
-    let mut plans = Vec::with_capacity(args.len());
-    let mut sizes = Vec::with_capacity(args.len());
-    for a in args {
-        // C adjusts array parameters to pointers.
-        let a = &match &a.kind {
-            Kind::Array { item, .. } => intern::pointer(item),
-            _ => a.clone(),
-        };
-        ffi_args.push(abi::ffi_type_of(a, Place::Argument)?);
-        plans.push(ArgPlan {
-            ty: a.clone(),
-            conv: arg_conv(a),
-        });
-        sizes.push(a.size().unwrap_or(size_of::<usize>()));
-    }
+    let (plans, sizes) = arg_plans(args);
+    let ffi_args = plans
+        .iter()
+        .map(|a| abi::ffi_type_of(&a.ty, Place::Argument))
+        .collect::<Result<Vec<_>, _>>()?;
     let ret = ret_conv(result);
     let layout = FrameLayout::new(&sizes, result.size().unwrap_or(0));
-    let cif = Cif::new(&ffi_args, &rtype, fixed)?;
+    let cif = Arc::new(Cif::new(&ffi_args, &rtype, fixed)?);
+    let invoker = match fixed {
+        None => direct_plan(&plans, &ffi_args, result, &rtype)
+            .map_or_else(|| Invoker::Libffi(cif.clone()), Invoker::Direct),
+        Some(_) => Invoker::Libffi(cif.clone()),
+    };
     Ok(CallPlan {
         args: plans,
         result: result.clone(),
         ret,
         layout,
-        invoker: Invoker::Libffi(Arc::new(cif)),
+        cif: Some(cif),
+        invoker,
     })
+}
+
+/// The argument plans of `args` (arrays adjusted to pointers, as C
+/// does) and the size of each argument's storage.
+fn arg_plans(args: &[TypeRef]) -> (Vec<ArgPlan>, Vec<usize>) {
+    let mut plans = Vec::with_capacity(args.len());
+    let mut sizes = Vec::with_capacity(args.len());
+    for a in args {
+        let a = match &a.kind {
+            Kind::Array { item, .. } => intern::pointer(item),
+            _ => a.clone(),
+        };
+        sizes.push(a.size().unwrap_or(size_of::<usize>()));
+        plans.push(ArgPlan {
+            conv: arg_conv(&a),
+            ty: a,
+        });
+    }
+    (plans, sizes)
+}
+
+/// The plan of the non-variadic function type `fty` calling through the
+/// argument stub `stub` (API mode's compiled `void stub(void **args, void
+/// *result)`), made for one function (not cached on the type).
+pub fn stub_plan(fty: &TypeRef, stub: direct::ArgsStub) -> Result<CallPlan, Error> {
+    let Some(f) = fty.func_info() else {
+        return Err(Error::type_error(format!(
+            "expected a function type, got '{}'",
+            fty.cname()
+        )));
+    };
+    if f.ellipsis {
+        return Err(Error::type_error(format!(
+            "'{}': variadic functions have no argument stub",
+            fty.cname()
+        )));
+    }
+    // The stub was compiled from the declaration: no libffi description
+    // is needed (nor possible for complex numbers or structs whose
+    // layout only the compiler knows), only complete types.
+    for t in f.args.iter().chain([&f.result]) {
+        let incomplete = match &t.kind {
+            Kind::Void => !std::ptr::eq(t, &f.result),
+            Kind::Array { .. } => std::ptr::eq(t, &f.result),
+            _ => t.size().is_none(),
+        };
+        if incomplete {
+            return Err(Error::type_error(format!(
+                "ctype '{}' has incomplete type",
+                t.cname()
+            )));
+        }
+    }
+    let (plans, sizes) = arg_plans(&f.args);
+    Ok(CallPlan {
+        args: plans,
+        result: f.result.clone(),
+        ret: ret_conv(&f.result),
+        layout: FrameLayout::new(&sizes, f.result.size().unwrap_or(0)),
+        cif: None,
+        invoker: Invoker::Stub(stub),
+    })
+}
+
+/// The direct call of a non-variadic signature, if every argument and the
+/// result travel in registers (x86-64 System V; see [`direct`]).
+fn direct_plan(
+    args: &[ArgPlan],
+    ffi_args: &[FfiType],
+    result: &TypeRef,
+    rtype: &FfiType,
+) -> Option<DirectCall> {
+    if !direct::SUPPORTED {
+        return None;
+    }
+    let mut banks = Banks::default();
+    let mut slots = Vec::with_capacity(args.len());
+    for (a, f) in args.iter().zip(ffi_args) {
+        let slot = match f {
+            FfiType::F64 => match banks.take(Class::Sse)? {
+                Part::Sse(r) => Slot::F64(r),
+                Part::Int(_) => return None,
+            },
+            FfiType::F32 => match banks.take(Class::Sse)? {
+                Part::Sse(r) => Slot::F32(r),
+                Part::Int(_) => return None,
+            },
+            FfiType::Struct { size, .. } => {
+                let classes = eightbytes(&a.ty)?;
+                // A struct that does not fit in the registers left goes
+                // to the stack as a whole: libffi's business.
+                let need_int = classes.iter().filter(|c| **c == Class::Int).count();
+                let need_sse = classes.len() - need_int;
+                if banks.ints + need_int > direct::INT_REGS
+                    || banks.sses + need_sse > direct::SSE_REGS
+                {
+                    return None;
+                }
+                let mut parts = [Part::Int(0); 2];
+                for (k, c) in classes.iter().enumerate() {
+                    parts[k] = banks.take(*c)?;
+                }
+                Slot::Struct {
+                    size: u8::try_from(*size).ok()?,
+                    parts,
+                }
+            }
+            FfiType::LongDouble | FfiType::Void => return None,
+            scalar => {
+                let (size, signed) = int_class(scalar)?;
+                match banks.take(Class::Int)? {
+                    Part::Int(reg) => Slot::Int { reg, size, signed },
+                    Part::Sse(_) => return None,
+                }
+            }
+        };
+        slots.push(DirectArg::new(&a.conv, slot));
+    }
+    let ret = match rtype {
+        FfiType::F64 | FfiType::F32 => RetKind::Sse,
+        FfiType::LongDouble => return None,
+        FfiType::Struct { .. } => {
+            let classes = eightbytes(result)?;
+            match classes.as_slice() {
+                [Class::Int] => RetKind::Int,
+                [Class::Sse] => RetKind::Sse,
+                [Class::Int, Class::Int] => RetKind::IntInt,
+                [Class::Sse, Class::Sse] => RetKind::SseSse,
+                [Class::Int, Class::Sse] => RetKind::IntSse,
+                [Class::Sse, Class::Int] => RetKind::SseInt,
+                _ => return None,
+            }
+        }
+        _ => RetKind::Int,
+    };
+    Some(DirectCall {
+        stub: direct::stub_for(ret),
+        ret,
+        args: slots.into_boxed_slice(),
+    })
+}
+
+/// The argument registers handed out so far.
+#[derive(Default)]
+struct Banks {
+    ints: usize,
+    sses: usize,
+}
+
+impl Banks {
+    /// The next register of `class`, if one is left.
+    fn take(&mut self, class: Class) -> Option<Part> {
+        match class {
+            Class::Int if self.ints < direct::INT_REGS => {
+                self.ints += 1;
+                Some(Part::Int((self.ints - 1) as u8))
+            }
+            Class::Sse if self.sses < direct::SSE_REGS => {
+                self.sses += 1;
+                Some(Part::Sse((self.sses - 1) as u8))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The register class of one eightbyte, for direct calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Int,
+    Sse,
+}
+
+/// Size and signedness of an integer-class scalar.
+fn int_class(t: &FfiType) -> Option<(u8, bool)> {
+    Some(match t {
+        FfiType::I8 => (1, true),
+        FfiType::U8 => (1, false),
+        FfiType::I16 => (2, true),
+        FfiType::U16 => (2, false),
+        FfiType::I32 => (4, true),
+        FfiType::U32 => (4, false),
+        FfiType::I64 => (8, true),
+        FfiType::U64 | FfiType::Pointer => (8, false),
+        _ => return None,
+    })
+}
+
+/// The classes of the eightbytes of a struct passed in registers
+/// (INTEGER or SSE only), as the x86-64 psABI classifies them.
+#[cfg(all(target_arch = "x86_64", unix))]
+fn eightbytes(ty: &TypeRef) -> Option<Vec<Class>> {
+    use abi::sysv::Class as C;
+    abi::sysv::classify(ty)?
+        .into_iter()
+        .map(|c| match c {
+            C::Integer => Some(Class::Int),
+            C::Sse => Some(Class::Sse),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+fn eightbytes(_ty: &TypeRef) -> Option<Vec<Class>> {
+    None
 }
 
 fn int_range(size: usize, signed: bool) -> (i64, i64) {
@@ -387,5 +689,92 @@ mod tests {
         let a = v.plan_for(&[prim("int")]).unwrap();
         let b = v.plan_for(&[prim("int")]).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    #[test]
+    fn direct_plans_sort_arguments_into_register_banks() {
+        let f = function(
+            vec![
+                prim("float"),
+                prim("int"),
+                pointer(&prim("char")),
+                prim("double"),
+                prim("short"),
+            ],
+            &prim("double"),
+            false,
+            2,
+        );
+        let TypePlan::Fixed(p) = plan_of(&f) else {
+            panic!("no plan");
+        };
+        let Invoker::Direct(d) = &p.invoker else {
+            panic!("not direct: {:?}", p.invoker);
+        };
+        assert_eq!(d.ret, RetKind::Sse);
+        let slots: Vec<Slot> = d.args.iter().map(DirectArg::slot).collect();
+        assert_eq!(
+            slots,
+            vec![
+                Slot::F32(0),
+                Slot::Int {
+                    reg: 0,
+                    size: 4,
+                    signed: true
+                },
+                Slot::Int {
+                    reg: 1,
+                    size: 8,
+                    signed: false
+                },
+                Slot::F64(1),
+                Slot::Int {
+                    reg: 2,
+                    size: 2,
+                    signed: true
+                },
+            ]
+        );
+    }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    #[test]
+    fn stack_arguments_and_long_double_stay_with_libffi() {
+        let seven = function(vec![prim("int"); 7], &prim("int"), false, 2);
+        let nine = function(
+            vec![prim("double"); 9],
+            &crate::types::intern::void(),
+            false,
+            2,
+        );
+        let six_and_eight = {
+            let mut a = vec![prim("long"); 6];
+            a.extend(vec![prim("float"); 8]);
+            function(a, &crate::types::intern::void(), false, 2)
+        };
+        let ld = function(vec![prim("long double")], &prim("int"), false, 2);
+        for (f, direct) in [
+            (seven, false),
+            (nine, false),
+            (six_and_eight, true),
+            (ld, false),
+        ] {
+            let TypePlan::Fixed(p) = plan_of(&f) else {
+                panic!("no plan");
+            };
+            assert_eq!(
+                matches!(p.invoker, Invoker::Direct(_)),
+                direct,
+                "{}",
+                f.cname()
+            );
+        }
+        let v = function(vec![prim("int")], &prim("int"), true, 2);
+        let TypePlan::Variadic(v) = plan_of(&v) else {
+            panic!("not variadic");
+        };
+        let p = v.plan_for(&[prim("int")]).unwrap();
+        assert!(matches!(p.invoker, Invoker::Libffi(_)));
     }
 }

@@ -105,6 +105,12 @@ unsafe impl Send for Cif {}
 // SAFETY: as above.
 unsafe impl Sync for Cif {}
 
+impl std::fmt::Debug for Cif {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cif({} arguments)", self._args.len())
+    }
+}
+
 impl Cif {
     /// Prepares the interface of a function taking `args` and returning
     /// `result`; `fixed` is the number of fixed arguments of a variadic
@@ -152,12 +158,61 @@ impl Cif {
     }
 }
 
+// ---------------------------------------------------------------- GIL
+
+/// Runs `f` (C code that does not touch Python) with the GIL released,
+/// and takes the GIL back after it, also if `f` panics.
+///
+/// This is `PyEval_SaveThread`/`PyEval_RestoreThread` without PyO3's
+/// bookkeeping of attached threads (`Python::detach`), which costs two
+/// thread-local updates per call.  It is sound because nothing on this
+/// thread asks PyO3 whether it is attached while `f` runs: the only way
+/// back into Python from C is a callback, and callbacks attach with
+/// `PyGILState_Ensure` themselves (see `callback`).  `Send` keeps Python
+/// objects out of `f`, as `Python::detach` does.
+#[inline]
+pub fn without_gil<R, F: FnOnce() -> R + Send>(_py: Python<'_>, f: F) -> R {
+    struct Reattach(*mut pyo3::ffi::PyThreadState);
+    impl Drop for Reattach {
+        #[inline]
+        fn drop(&mut self) {
+            // SAFETY: the thread state saved below, not restored yet.
+            unsafe { pyo3::ffi::PyEval_RestoreThread(self.0) }
+        }
+    }
+    // SAFETY: `_py` proves that this thread holds the GIL.
+    let _again = Reattach(unsafe { pyo3::ffi::PyEval_SaveThread() });
+    f()
+}
+
+/// Runs `f` holding the GIL, from any thread, including one that C
+/// created or one that released the GIL with [`without_gil`]; `None` when
+/// the interpreter is not running.  The GIL is taken with
+/// `PyGILState_Ensure`, whatever PyO3 believes about this thread.
+pub fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    // SAFETY: Py_IsInitialized may be called at any time.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+        return None;
+    }
+    struct Release(pyo3::ffi::PyGILState_STATE);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            // SAFETY: matches the PyGILState_Ensure below.
+            unsafe { pyo3::ffi::PyGILState_Release(self.0) }
+        }
+    }
+    // SAFETY: the interpreter is initialized; Ensure makes this thread
+    // hold the GIL until the matching Release.
+    let _release = Release(unsafe { pyo3::ffi::PyGILState_Ensure() });
+    Python::try_attach(f)
+}
+
 // ---------------------------------------------------------------- frame
 
 /// Sixteen bytes, aligned for any argument type.
 #[repr(C, align(16))]
 #[derive(Clone, Copy)]
-struct Chunk([u8; 16]);
+pub struct Chunk([u8; 16]);
 
 const INLINE_CHUNKS: usize = 16;
 const INLINE_ARGS: usize = 16;
@@ -198,23 +253,180 @@ impl FrameLayout {
     }
 }
 
-/// The storage of one call: argument values, the result, and temporary
-/// arrays that pointer arguments point to.  Calls whose arguments fit in
-/// 256 bytes use no heap memory.
+/// Room for the small temporaries of one call (see [`Temps`]), kept by
+/// the caller apart from the `Temps` itself, uninitialised.
+pub type Scratch = MaybeUninit<[Chunk; SCRATCH_CHUNKS]>;
+
+/// Temporary memory of one call: the strings and arrays made from Python
+/// values given to pointer arguments.  Small ones live in the caller's
+/// [`Scratch`] (no heap memory), larger ones on the heap.  The addresses
+/// handed out stay valid while the `Temps` lives.
+pub struct Temps<'s> {
+    scratch: &'s mut Scratch,
+    /// Bytes of `scratch` handed out.
+    used: usize,
+    heap: Vec<Allocation>,
+}
+
+impl<'s> Temps<'s> {
+    /// New scratch space, to hand to [`Temps::new`].
+    #[inline(always)]
+    pub fn scratch() -> Scratch {
+        MaybeUninit::uninit()
+    }
+
+    #[inline]
+    pub fn new(scratch: &'s mut Scratch) -> Temps<'s> {
+        Temps {
+            scratch,
+            used: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    /// `n` bytes of temporary memory, 16-aligned, zeroed if `zero`.
+    fn alloc(&mut self, n: usize, zero: bool) -> PyResult<*mut u8> {
+        let rounded = n.max(1).div_ceil(16) * 16;
+        if self.used + rounded <= SCRATCH_CHUNKS * 16 {
+            let off = self.used;
+            self.used += rounded;
+            // SAFETY: off + rounded lies within the scratch array.
+            let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
+            if zero {
+                // SAFETY: as above.
+                unsafe { crate::memory::raw::fill(p, 0, rounded) };
+            }
+            return Ok(p);
+        }
+        let temp = Allocation::zeroed(n, 16, zero).ok_or_else(|| {
+            pyo3::exceptions::PyMemoryError::new_err("cannot allocate a temporary array")
+        })?;
+        let p = temp.ptr();
+        self.heap.push(temp);
+        Ok(p)
+    }
+
+    /// A NUL-terminated temporary copy of `bytes`.
+    pub fn bytes(&mut self, bytes: &[u8]) -> PyResult<*mut u8> {
+        let p = self.alloc(bytes.len() + 1, false)?;
+        // SAFETY: the temporary holds len + 1 bytes.
+        unsafe {
+            crate::memory::raw::copy(p, bytes.as_ptr(), bytes.len());
+            crate::memory::raw::write_int(p.add(bytes.len()), 1, 0);
+        }
+        Ok(p)
+    }
+
+    /// A new zeroed temporary of `len` items of `item_size` bytes, filled
+    /// from `v` as the array type `arr`, which must have `len` items of
+    /// that size.
+    pub fn array(
+        &mut self,
+        arr: &TypeRef,
+        len: usize,
+        item_size: usize,
+        v: &Bound<'_, PyAny>,
+    ) -> PyResult<*mut u8> {
+        let bytes = len
+            .checked_mul(item_size)
+            .filter(|n| *n <= isize::MAX as usize)
+            .ok_or_else(|| {
+                pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
+            })?;
+        if arr.size() != Some(bytes) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "internal error: temporary array size",
+            ));
+        }
+        let p = self.alloc(bytes, true)?;
+        // SAFETY: the temporary holds `bytes` zeroed bytes, the size of
+        // `arr`.
+        unsafe { convert::write(arr, p, v, None)? };
+        Ok(p)
+    }
+}
+
+/// Up to 16 bytes holding one value converted from Python: the register
+/// values of a direct call's scalar and small struct arguments.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub struct Small(pub [u8; 16]);
+
+impl Small {
+    /// `v` converted to `ty`, whose size must be at most 16 bytes.
+    #[inline]
+    pub fn from_value(ty: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<Small> {
+        let mut b = Small([0; 16]);
+        if ty.size().is_none_or(|s| s > 16) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "internal error: value too large for a register",
+            ));
+        }
+        // SAFETY: the buffer holds 16 bytes, at least the size of `ty`.
+        unsafe { convert::write(ty, b.0.as_mut_ptr(), v, None)? };
+        Ok(b)
+    }
+
+    /// The first `n` (at most 16) bytes of the memory of `c`, a cdata
+    /// whose type is at least `n` bytes large (a struct passed by value).
+    #[inline]
+    pub fn of_cdata(c: &crate::memory::cdata::CData, n: usize) -> PyResult<Small> {
+        if c.ty.size().is_none_or(|s| s < n) || n > 16 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "internal error: struct argument size",
+            ));
+        }
+        let p = c.ptr()?;
+        let mut b = Small([0; 16]);
+        // SAFETY: a live cdata of a type of at least `n` bytes points to
+        // that many readable bytes (`ptr` checked it is not released).
+        // The common sizes are copied with a constant length (no call).
+        unsafe {
+            match n {
+                16 => std::ptr::copy_nonoverlapping(p, b.0.as_mut_ptr(), 16),
+                8 => std::ptr::copy_nonoverlapping(p, b.0.as_mut_ptr(), 8),
+                _ => crate::memory::raw::copy(b.0.as_mut_ptr(), p, n),
+            }
+        }
+        Ok(b)
+    }
+
+    /// Eightbyte `k` (0 or 1).
+    #[inline]
+    pub fn eightbyte(&self, k: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&self.0[k * 8..k * 8 + 8]);
+        u64::from_ne_bytes(w)
+    }
+
+    /// The integer in the first `size` bytes, extended to 64 bits.
+    #[inline]
+    pub fn int(&self, size: usize, signed: bool) -> u64 {
+        // SAFETY: the buffer holds 16 bytes.
+        unsafe { crate::memory::raw::read_int(self.0.as_ptr(), size.min(16), signed) as u64 }
+    }
+
+    /// The Python value of `ty` held in the first bytes.
+    pub fn value<'py>(&self, py: Python<'py>, ty: &TypeRef) -> PyResult<Bound<'py, PyAny>> {
+        if ty.size().is_none_or(|s| s > 16) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "internal error: value too large for a register",
+            ));
+        }
+        // SAFETY: the buffer holds a value of `ty` (at most 16 bytes);
+        // `read` does not write through the pointer.
+        unsafe { convert::read(py, ty, self.0.as_ptr() as *mut u8, None) }
+    }
+}
+
+/// The storage of one libffi (or argument-stub) call: argument values
+/// and the result.  Calls whose arguments fit in 256 bytes use no heap
+/// memory.
 pub struct Frame<'l> {
     layout: &'l FrameLayout,
     /// Only the chunks the layout uses are initialised (zeroed).
     inline: [MaybeUninit<Chunk>; INLINE_CHUNKS],
     heap: Vec<Chunk>,
-    temps: Vec<Allocation>,
-    scratch: [MaybeUninit<Chunk>; SCRATCH_CHUNKS],
-    /// Bytes of `scratch` in use (initialised).
-    scratch_used: usize,
-    /// Pointer arguments into `scratch`, as (argument, offset): the
-    /// addresses are written at the call, so the frame may move before.
-    fixups: [MaybeUninit<(usize, usize)>; INLINE_ARGS],
-    /// Entries of `fixups` in use (initialised).
-    nfixups: usize,
 }
 
 impl<'l> Frame<'l> {
@@ -234,11 +446,6 @@ impl<'l> Frame<'l> {
             layout,
             inline,
             heap,
-            temps: Vec::new(),
-            scratch: [MaybeUninit::uninit(); SCRATCH_CHUNKS],
-            scratch_used: 0,
-            fixups: [MaybeUninit::uninit(); INLINE_ARGS],
-            nfixups: 0,
         }
     }
 
@@ -315,69 +522,21 @@ impl<'l> Frame<'l> {
         unsafe { convert::write(ty, p, v, None) }
     }
 
-    /// Points argument `i` at a new zeroed temporary of `len` items of
-    /// `item_size` bytes, filled from `v` as the array type `arr`, which
-    /// must have `len` items of that size.
-    pub fn put_temp_array(
-        &mut self,
-        i: usize,
-        arr: &TypeRef,
-        len: usize,
-        item_size: usize,
-        v: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
-        let bytes = len
-            .checked_mul(item_size)
-            .filter(|n| *n <= isize::MAX as usize)
-            .ok_or_else(|| {
-                pyo3::exceptions::PyOverflowError::new_err("array size would overflow a ssize_t")
-            })?;
-        if arr.size() != Some(bytes) {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "internal error: temporary array size",
-            ));
-        }
-        let p = self.temp(i, bytes, true)?;
-        // SAFETY: the temporary holds `bytes` zeroed bytes, the size of
-        // `arr`, and the frame does not move during this method.
-        unsafe { convert::write(arr, p, v, None) }
-    }
-
-    /// `n` bytes of temporary memory for pointer argument `i` (which will
-    /// point to it), zeroed if `zero`: in the scratch area when there is
-    /// room, else on the heap.
-    fn temp(&mut self, i: usize, n: usize, zero: bool) -> PyResult<*mut u8> {
-        let rounded = n.max(1).div_ceil(16) * 16;
-        if self.nfixups < INLINE_ARGS && self.scratch_used + rounded <= SCRATCH_CHUNKS * 16 {
-            let off = self.scratch_used;
-            self.scratch_used += rounded;
-            self.fixups[self.nfixups].write((i, off));
-            self.nfixups += 1;
-            // SAFETY: off + rounded lies within the scratch array.
-            let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
-            if zero {
-                // SAFETY: as above.
-                unsafe { crate::memory::raw::fill(p, 0, rounded) };
-            }
-            return Ok(p);
-        }
-        let temp = Allocation::zeroed(n, 16, zero).ok_or_else(|| {
-            pyo3::exceptions::PyMemoryError::new_err("cannot allocate a temporary array")
-        })?;
-        let p = temp.ptr();
-        self.temps.push(temp);
-        self.put_ptr(i, p as usize);
-        Ok(p)
-    }
-
-    /// Points argument `i` at a NUL-terminated temporary copy of `bytes`.
-    pub fn put_temp_bytes(&mut self, i: usize, bytes: &[u8]) -> PyResult<()> {
-        let p = self.temp(i, bytes.len() + 1, false)?;
-        // SAFETY: the temporary holds len + 1 bytes.
-        unsafe {
-            crate::memory::raw::copy(p, bytes.as_ptr(), bytes.len());
-            crate::memory::raw::write_int(p.add(bytes.len()), 1, 0);
-        }
+    /// Copies the value of the cdata `c` (a struct of the argument's very
+    /// type) into argument `i`'s slot.
+    #[inline]
+    pub fn put_cdata(&mut self, i: usize, c: &crate::memory::cdata::CData) -> PyResult<()> {
+        let Some(n) = c.ty.size() else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "ctype '{}' has incomplete type",
+                c.ty.cname()
+            )));
+        };
+        let src = c.ptr()?;
+        let p = self.arg_at(i, n);
+        // SAFETY: the slot holds `n` bytes (checked by arg_at), and a live
+        // cdata of a type of `n` bytes points to that many readable bytes.
+        unsafe { crate::memory::raw::copy(p, src, n) };
         Ok(())
     }
 
@@ -435,25 +594,15 @@ impl<'l> Frame<'l> {
         unsafe { convert::read(py, ty, p as *mut u8, None) }
     }
 
-    /// Calls `fnptr` through `cif` with the arguments stored so far, with
-    /// the GIL released and C's `errno` swapped in and out as cffi does.
-    ///
-    /// `fnptr` comes from a non-NULL function-pointer cdata whose type
-    /// `cif` was built from: that the C function really has this type is
-    /// the promise the user made by declaring it (the contract of cffi).
-    #[inline]
-    pub fn call(&mut self, py: Python<'_>, cif: &Cif, fnptr: *const u8) {
-        for k in 0..self.nfixups {
-            // SAFETY: the first `nfixups` entries are initialised.
-            let (i, off) = unsafe { self.fixups[k].assume_init() };
-            // SAFETY: the offset was handed out within the scratch array.
-            let p = unsafe { (self.scratch.as_mut_ptr() as *mut u8).add(off) };
-            self.put_ptr(i, p as usize);
-        }
+    /// The argument addresses (`avalue`) and the result address of the
+    /// call, into `inline_ptrs` when there are at most 16 arguments.
+    fn addresses(
+        &mut self,
+        inline_ptrs: &mut [MaybeUninit<*mut c_void>; INLINE_ARGS],
+        heap_ptrs: &mut Vec<*mut c_void>,
+    ) -> (*mut *mut c_void, *mut c_void) {
         let n = self.layout.args.len();
         let base = self.base();
-        let mut inline_ptrs = [MaybeUninit::<*mut c_void>::uninit(); INLINE_ARGS];
-        let mut heap_ptrs = Vec::new();
         let avalue: *mut *mut c_void = if n <= INLINE_ARGS {
             for (p, off) in inline_ptrs.iter_mut().zip(self.layout.args.iter()) {
                 // SAFETY: every offset lies within the storage.
@@ -467,14 +616,48 @@ impl<'l> Frame<'l> {
             }
             heap_ptrs.as_mut_ptr()
         };
+        // SAFETY: the result offset lies within the storage.
+        let rvalue = unsafe { base.add(self.layout.result) } as *mut c_void;
+        (avalue, rvalue)
+    }
+
+    /// Calls `fnptr` through `cif` with the arguments stored so far, with
+    /// the GIL released and C's `errno` swapped in and out as cffi does.
+    ///
+    /// `fnptr` comes from a non-NULL function-pointer cdata whose type
+    /// `cif` was built from: that the C function really has this type is
+    /// the promise the user made by declaring it (the contract of cffi).
+    /// Pointer arguments into a [`Temps`] must still be valid (the caller
+    /// keeps it alive across the call).
+    #[inline]
+    pub fn call(&mut self, py: Python<'_>, cif: &Cif, fnptr: *const u8) {
+        let mut inline_ptrs = [MaybeUninit::<*mut c_void>::uninit(); INLINE_ARGS];
+        let mut heap_ptrs = Vec::new();
+        let (avalue, rvalue) = self.addresses(&mut inline_ptrs, &mut heap_ptrs);
         let job = CallJob {
             cif: cif.raw(),
-            // SAFETY: the result offset lies within the storage.
-            rvalue: unsafe { base.add(self.layout.result) } as *mut c_void,
+            rvalue,
             avalue,
             fnptr: fnptr as *const c_void,
         };
-        py.detach(move || job.run());
+        without_gil(py, move || job.run());
+    }
+
+    /// Calls the argument stub `stub` (`void stub(void **args, void
+    /// *result)`) with the arguments stored so far, with the GIL released
+    /// and errno swapped as for [`Frame::call`].  The stub was made for
+    /// the signature this frame's layout was built from.
+    #[inline]
+    pub fn call_stub(&mut self, py: Python<'_>, stub: super::direct::ArgsStub) {
+        let mut inline_ptrs = [MaybeUninit::<*mut c_void>::uninit(); INLINE_ARGS];
+        let mut heap_ptrs = Vec::new();
+        let (avalue, rvalue) = self.addresses(&mut inline_ptrs, &mut heap_ptrs);
+        let job = StubJob {
+            stub,
+            rvalue,
+            avalue,
+        };
+        without_gil(py, move || job.run());
     }
 }
 
@@ -502,6 +685,28 @@ impl CallJob {
                 let f: unsafe extern "C" fn() = std::mem::transmute(self.fnptr);
                 ffi::ffi_call(self.cif, Some(f), self.rvalue, self.avalue);
             }
+        });
+    }
+}
+
+/// [`CallJob`] for an argument stub.
+struct StubJob {
+    stub: super::direct::ArgsStub,
+    rvalue: *mut c_void,
+    avalue: *mut *mut c_void,
+}
+
+// SAFETY: as for CallJob.
+unsafe impl Send for StubJob {}
+
+impl StubJob {
+    #[inline]
+    fn run(self) {
+        super::errno::around_c_call(|| {
+            // SAFETY: see `Frame::call_stub`: the stub reads one value of
+            // each argument type through `avalue` and writes the result
+            // (at most the size of the result slot) at `rvalue`.
+            unsafe { (self.stub)(self.avalue, self.rvalue) }
         });
     }
 }

@@ -699,6 +699,22 @@ fn check_pointer_source(dst: &TypeRef, src: &TypeRef, v: &Bound<'_, PyAny>) -> P
     }
 }
 
+/// Finds the function-pointer cdata that an object which is not a cdata
+/// stands for (the functions of a `lib`, which the Python layer makes).
+pub type StandIn = for<'py> fn(&Bound<'py, PyAny>) -> Option<Bound<'py, CData>>;
+
+static STAND_IN: std::sync::OnceLock<StandIn> = std::sync::OnceLock::new();
+
+/// Registers how to find the cdata objects stand for (once, at import).
+pub fn set_stand_in(f: StandIn) {
+    let _ = STAND_IN.set(f);
+}
+
+/// The cdata `v` stands for, if it is not a cdata but stands for one.
+pub fn stand_in<'py>(v: &Bound<'py, PyAny>) -> Option<Bound<'py, CData>> {
+    STAND_IN.get().and_then(|f| f(v))
+}
+
 /// The address to store for `v` in a pointer of type `ty`, and the object
 /// to keep alive with it.  `None` gives NULL (as for call arguments;
 /// stores into memory reject it first).
@@ -710,6 +726,9 @@ pub fn pointer_value(
         return Ok((std::ptr::null(), None));
     }
     let Ok(cd) = v.cast::<CData>() else {
+        if let Some(cd) = stand_in(v) {
+            return pointer_value(ty, cd.as_any());
+        }
         return Err(convert_error(ty, "cdata pointer", v));
     };
     check_pointer_source(ty, &cd.get().ty, v)?;

@@ -598,6 +598,11 @@ pub fn cast_to<'py>(
     t: &TypeRef,
     v: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, CData>> {
+    if !v.is_instance_of::<CData>()
+        && let Some(cd) = convert::stand_in(v)
+    {
+        return cast_to(py, t, cd.as_any());
+    }
     match &t.kind {
         Kind::Array { len: None, .. } => Err(PyTypeError::new_err(format!(
             "cannot cast to ctype '{}'",

@@ -74,10 +74,28 @@ pub fn _testfunc(n: i32) -> PyResult<usize> {
     crate::call::testfunc(n).ok_or_else(|| PyValueError::new_err(()))
 }
 
+/// `_call_invoker(ctype)`: how calls of the function type `ctype` are
+/// made ("direct", "libffi", "stub", "variadic" or "failed"), for tests
+/// and benchmarks.
+#[pyfunction]
+pub fn _call_invoker(ctype: &Bound<'_, PyCType>) -> &'static str {
+    use crate::call::plan::{Invoker, TypePlan, plan_of};
+    match plan_of(&ctype.get().t) {
+        TypePlan::Fixed(p) => match p.invoker {
+            Invoker::Direct(_) => "direct",
+            Invoker::Libffi(_) => "libffi",
+            Invoker::Stub(_) => "stub",
+        },
+        TypePlan::Variadic(_) => "variadic",
+        TypePlan::Failed(_) => "failed",
+    }
+}
+
 /// Adds the call-related functions to `_cffi_backend`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(callback, m)?)?;
     m.add_function(wrap_pyfunction!(_testfunc, m)?)?;
+    m.add_function(wrap_pyfunction!(_call_invoker, m)?)?;
     super::library_py::register(m)?;
     Ok(())
 }

@@ -665,8 +665,14 @@ impl CData {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        let other_cd = other.cast::<CData>().ok();
         let v_is_ptr = !me.ty.is_scalar();
+        // The functions of a `lib` compare as the cdata they stand for.
+        let stood = if v_is_ptr && !other.is_instance_of::<CData>() {
+            crate::memory::convert::stand_in(other)
+        } else {
+            None
+        };
+        let other_cd = other.cast::<CData>().ok().or(stood.as_ref());
         let w_is_ptr = other_cd.is_some_and(|o| !o.get().ty.is_scalar());
         if v_is_ptr && w_is_ptr {
             let o = other_cd.map_or(0, |o| o.get().raw_ptr() as usize);

@@ -202,7 +202,13 @@ impl FfiCore {
         if let Ok(c) = cdecl.cast::<CData>() {
             return ctype_obj(py, &c.get().ty);
         }
-        let t = self.resolve(cdecl)?;
+        let t = match self.resolve(cdecl) {
+            Ok(t) => t,
+            Err(e) => match crate::memory::convert::stand_in(cdecl) {
+                Some(c) => c.get().ty.clone(),
+                None => return Err(e),
+            },
+        };
         ctype_obj(py, &t)
     }
 

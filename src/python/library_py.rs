@@ -1,6 +1,7 @@
 //! `load_library` and the `CLibrary` objects it returns.
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -18,6 +19,9 @@ use crate::types::{Kind, TypeRef, intern};
 pub struct CLibrary {
     lib: RwLock<Library>,
     name: String,
+    /// Set by `close_lib`: the functions of the library check it before
+    /// each call (one atomic load) instead of jumping into unmapped code.
+    closed: Arc<AtomicBool>,
 }
 
 impl CLibrary {
@@ -136,11 +140,17 @@ impl CLibrary {
             .write()
             .map_err(|_| PyRuntimeError::new_err("library lock poisoned"))?;
         lib.close();
+        self.closed.store(true, Ordering::Release);
         Ok(())
     }
 }
 
 impl CLibrary {
+    /// The flag `close_lib` sets, and the library's name.
+    pub fn closed_flag(&self) -> (Arc<AtomicBool>, &str) {
+        (self.closed.clone(), &self.name)
+    }
+
     fn variable(&self, name: &str) -> PyResult<*mut u8> {
         let addr = self.lookup(name, |e| {
             PyKeyError::new_err(format!(
@@ -219,6 +229,7 @@ pub fn load_library(filename: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult
     Ok(CLibrary {
         lib: RwLock::new(lib),
         name,
+        closed: Arc::new(AtomicBool::new(false)),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod ctype;
 pub mod errors;
 pub mod ffi;
 pub mod finalizer;
+pub mod function;
 pub mod library_py;
 
 use pyo3::prelude::*;
@@ -38,6 +39,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     }
     backend::register(&m)?;
     call_py::register(&m)?;
+    function::register(&m)?;
     Ok(m)
 }
 
