@@ -682,7 +682,14 @@ mod tests {
 
     #[test]
     fn variadic_plans_are_cached() {
-        let f = function(vec![prim("int")], &prim("int"), true, 2);
+        // A signature of its own: tests run in parallel and share the
+        // interned types (and so their small plan caches).
+        let f = function(
+            vec![prim("uint16_t"), prim("int8_t")],
+            &prim("uint64_t"),
+            true,
+            2,
+        );
         let TypePlan::Variadic(v) = plan_of(&f) else {
             panic!("not variadic");
         };
