@@ -9,7 +9,7 @@ shared library and draws the fractal two ways for each tool:
   pixel (1.5 million calls at the default size).
 
 Tools: rcffi ABI mode (``ffi.dlopen``), rcffi API mode (``set_source`` +
-``compile``, when available), ctypes, and cffi when it is installed.  Every
+``compile``), ctypes, and cffi when it is installed.  Every
 image is compared with C's and the table gives milliseconds, the ratio to
 pure C and the ratio to cffi.  ``mandelbrot.png`` is written at the end.
 
@@ -96,11 +96,38 @@ class Progress:
 
 
 def run_cffi_like(mod, lib_path: Path, width: int, height: int, iters: int):
-    """One call and many calls through an ``FFI`` of cffi's API (rcffi or
-    cffi).  Returns (one_ms, one_image, many_ms, many_image)."""
+    """ABI mode through an ``FFI`` of cffi's API (rcffi or cffi)."""
     ffi = mod.FFI()
     ffi.cdef((CSRC / "create_fractal.h").read_text())
-    lib = ffi.dlopen(str(lib_path))
+    return run_ffi_lib(ffi, ffi.dlopen(str(lib_path)), width, height, iters)
+
+
+def run_rcffi_api(build_dir: Path, width: int, height: int, iters: int):
+    """rcffi API mode: the C sources compiled with the declarations
+    (``set_source`` + ``compile``), then ``from _demo_api import ffi, lib``."""
+    import importlib
+
+    builder = rcffi.FFI()
+    builder.cdef((CSRC / "create_fractal.h").read_text())
+    builder.set_source(
+        "_demo_api",
+        '#include "create_fractal.h"',
+        sources=[str(src) for src in SOURCES],
+        include_dirs=[str(CSRC)],
+        extra_compile_args=["-O3", "-ffp-contract=off"],
+    )
+    builder.compile(tmpdir=str(build_dir))
+    sys.path.insert(0, str(build_dir))
+    try:
+        module = importlib.import_module("_demo_api")
+    finally:
+        sys.path.remove(str(build_dir))
+    return run_ffi_lib(module.ffi, module.lib, width, height, iters)
+
+
+def run_ffi_lib(ffi, lib, width: int, height: int, iters: int):
+    """One call and many calls through ``ffi``/``lib``.  Returns
+    (one_ms, one_image, many_ms, many_image)."""
     img = ffi.new("Img[1]")
     img[0].width, img[0].height = width, height
     data = ffi.new(f"unsigned char[{width * height}]")
@@ -203,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         c_ms, c_image, loop_reference = c_references(lib_path, width, height, args.iters)
         rows = [("C (one create_fractal call)", c_ms, None, None)]
         contenders = [
-            ("rcffi ABI", lambda: run_cffi_like(rcffi, lib_path, width, height, args.iters))
+            ("rcffi ABI", lambda: run_cffi_like(rcffi, lib_path, width, height, args.iters)),
+            ("rcffi API", lambda: run_rcffi_api(Path(tmp), width, height, args.iters)),
         ]
         contenders.append(("ctypes", lambda: run_ctypes(lib_path, width, height, args.iters)))
         try:

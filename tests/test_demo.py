@@ -17,6 +17,6 @@ def test_demo_quick(tmp_path):
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "rcffi ABI" in out.stdout
+    assert "rcffi ABI" in out.stdout and "rcffi API" in out.stdout
     assert "DIFFERENT" not in out.stdout
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
