@@ -16,8 +16,10 @@ so they need rcffi's call layer).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 from api_support import builder_fixture, needs_calls, write
@@ -27,64 +29,10 @@ from rcffi import VerificationWarning
 
 pytestmark = needs_calls
 
-MANDEL_C = """\
-int mandel(float x, float y, int max_iters, unsigned char * val)
-{
-    int i = 0;
-    float cR = x;
-    float cI = y;
-    float zR = 0;
-    float zI = 0;
-    for (i = 0; i < max_iters; i++)
-    {
-        /* in complex notation, z * z + c */
-        zR = zR * zR - zI * zI + cR;
-        zI = 2 * zR * zI + cI;
-        if ((zR * zR + zI * zI) >= 4)
-        {
-            *val = i;
-            return 0;
-        }
-    }
-    *val = max_iters;
-    return 1;
-}
-"""
-
-CREATE_FRACTAL_C = """\
-#include "create_fractal.h"
-
-int create_fractal(Img img,  int iters) {
-    float pixel_size_x = 3.0 / img.width;
-    float pixel_size_y = 2.0 / img.height;
-    int x, y;
-    for (y=0; y < img.height; y++) {
-        float imag = y * pixel_size_y - 1;
-        int yy = y * img.width;
-        for (x=0; x < img.width; x++) {
-            float real = x * pixel_size_x - 2;
-            unsigned char color;
-            int ret = mandel(real, imag, iters, &color);
-            (void)ret;
-            img.data[yy + x] = color;
-        }
-    }
-    return 0;
-}
-"""
-
-CREATE_FRACTAL_H = """\
-typedef struct _Img{
-    int width;
-    int height;
-    unsigned char * data;
-} Img;
-
-
-
-int create_fractal(Img img, int iters);
-int mandel(float real, float imag, int max_iters, unsigned char * val);
-"""
+MANDELBROT = Path(__file__).resolve().parent.parent / "examples" / "mandelbrot"
+MANDEL_C = (MANDELBROT / "mandel.c").read_text()
+CREATE_FRACTAL_C = (MANDELBROT / "create_fractal.c").read_text()
+CREATE_FRACTAL_H = (MANDELBROT / "create_fractal.h").read_text()
 
 
 @pytest.fixture
@@ -92,20 +40,15 @@ def builder(tmp_path, monkeypatch):
     yield from builder_fixture(tmp_path, monkeypatch)
 
 
-def python_create_fractal(image, iters, func, oneval):
-    """The seed's Python loop: one C call per pixel."""
-    pixel_size_x = 3.0 / image.width
-    pixel_size_y = 2.0 / image.height
-    for y in range(image.height):
-        imag = y * pixel_size_y - 1
-        yy = y * image.width
-        for x in range(image.width):
-            real = x * pixel_size_x - 2
-            ret = func(real, imag, iters, oneval)
-            if ret < 0:
-                return ret
-            image.data[yy + x] = oneval[0]
-    return 0
+def _demo_module():
+    """examples/demo.py holds seed 000's Python loop, shared here."""
+    spec = importlib.util.spec_from_file_location("rcffi_demo", MANDELBROT.parent / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+python_create_fractal = _demo_module().python_loop
 
 
 def test_seed_000_mandel_api_mode(builder, monkeypatch, tmp_path):

@@ -1,7 +1,5 @@
 /* The Mandelbrot recurrence of seed 000 (the talk's version: the
  * imaginary part uses the already updated real part). */
-#include "create_fractal.h"
-
 int mandel(float x, float y, int max_iters, unsigned char * val)
 {
     int i = 0;
