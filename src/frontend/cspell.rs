@@ -10,9 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::parse::ast::{
-    ArrayLen, BaseType, BinaryOp, Expr, ExprKind, Quals, StructKind, TypeExpr, UnaryOp,
-};
+use crate::parse::ast::{ArrayLen, BaseType, Expr, ExprKind, Quals, StructKind, TypeExpr, UnaryOp};
 
 /// Why a type has no C spelling (an anonymous struct only reachable
 /// through its body, `...` where a type is needed).
@@ -209,7 +207,7 @@ pub fn expr(e: &Expr, anon: &dyn AnonNames) -> Result<String, SpellError> {
             format!("({o}{})", expr(x, anon)?)
         }
         ExprKind::Binary(op, a, b) => {
-            format!("({} {} {})", expr(a, anon)?, binary(*op), expr(b, anon)?)
+            format!("({} {} {})", expr(a, anon)?, op.symbol(), expr(b, anon)?)
         }
         ExprKind::Cond(c, a, b) => format!(
             "({} ? {} : {})",
@@ -248,29 +246,6 @@ pub fn int_literal(v: i128) -> String {
         let _ = write!(s, "{v}");
     }
     s
-}
-
-fn binary(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Shl => "<<",
-        BinaryOp::Shr => ">>",
-        BinaryOp::Lt => "<",
-        BinaryOp::Gt => ">",
-        BinaryOp::Le => "<=",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::BitAnd => "&",
-        BinaryOp::BitXor => "^",
-        BinaryOp::BitOr => "|",
-        BinaryOp::And => "&&",
-        BinaryOp::Or => "||",
-    }
 }
 
 #[cfg(test)]

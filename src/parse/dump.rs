@@ -10,8 +10,8 @@
 use std::fmt::Write;
 
 use super::ast::{
-    ArrayLen, BaseType, BinaryOp, CallConv, Decl, DefineValue, Expr, ExprKind, ExternPython, Field,
-    Quals, Span, Storage, StructKind, TypeExpr, UnaryOp,
+    ArrayLen, BaseType, CallConv, Decl, DefineValue, Expr, ExprKind, ExternPython, Field, Quals,
+    Span, Storage, StructKind, TypeExpr, UnaryOp,
 };
 
 /// Every declaration on its own line.
@@ -236,7 +236,7 @@ pub fn dump_expr(e: &Expr) -> String {
             format!("({o} {})", dump_expr(x))
         }
         ExprKind::Binary(op, a, b) => {
-            format!("({} {} {})", binary_symbol(*op), dump_expr(a), dump_expr(b))
+            format!("({} {} {})", op.symbol(), dump_expr(a), dump_expr(b))
         }
         ExprKind::Cond(c, a, b) => {
             format!("(? {} {} {})", dump_expr(c), dump_expr(a), dump_expr(b))
@@ -245,28 +245,5 @@ pub fn dump_expr(e: &Expr) -> String {
         ExprKind::SizeofExpr(x) => format!("(sizeof-expr {})", dump_expr(x)),
         ExprKind::AlignofType(t) => format!("(alignof {})", dump_type(t)),
         ExprKind::Cast(t, x) => format!("(cast {} {})", dump_type(t), dump_expr(x)),
-    }
-}
-
-fn binary_symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Shl => "<<",
-        BinaryOp::Shr => ">>",
-        BinaryOp::Lt => "<",
-        BinaryOp::Gt => ">",
-        BinaryOp::Le => "<=",
-        BinaryOp::Ge => ">=",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::BitAnd => "&",
-        BinaryOp::BitXor => "^",
-        BinaryOp::BitOr => "|",
-        BinaryOp::And => "&&",
-        BinaryOp::Or => "||",
     }
 }
