@@ -675,19 +675,7 @@ impl<'a> Resolver<'a> {
                     return Ok(t);
                 }
             };
-            for (name, v) in &items {
-                self.define_constant(name, Constant::Int(*v), def.span)?;
-            }
-            let t = types::new_enum(&cname, items, base);
-            match key {
-                Some(key) => {
-                    self.decls.tags.insert(key, t.clone());
-                }
-                None => {
-                    self.anonymous.insert(def.span.start, t.clone());
-                }
-            }
-            return Ok(t);
+            return self.finish_enum(def, key, &cname, items, base);
         }
         self.enum_scope.clear();
         let mut next = 0i128;
@@ -712,10 +700,23 @@ impl<'a> Resolver<'a> {
             None,
             def.span,
         );
+        self.finish_enum(def, key, &cname, items, base)
+    }
+
+    /// Defines the enumerators of a complete enum as constants, makes its
+    /// type and registers it (by tag, or by place for an anonymous one).
+    fn finish_enum(
+        &mut self,
+        def: &EnumDef,
+        key: Option<String>,
+        cname: &str,
+        items: Vec<(String, i128)>,
+        base: TypeRef,
+    ) -> Result<TypeRef, Located> {
         for (name, v) in &items {
             self.define_constant(name, Constant::Int(*v), def.span)?;
         }
-        let t = types::new_enum(&cname, items, base);
+        let t = types::new_enum(cname, items, base);
         match key {
             Some(key) => {
                 self.decls.tags.insert(key, t.clone());
