@@ -86,7 +86,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     backend = early_config.known_args_namespace.conformance_backend
     if backend == "rcffi":
         try:
-            missing = shim.install_rcffi()
+            missing = shim.install_rcffi(early_config.rootpath)
         except shim.RcffiNotImportable as exc:
             raise pytest.UsageError(str(exc)) from None
         early_config.stash[_HEADER_KEY] = f"backend rcffi; rcffi lacks: {missing or 'nothing'}"

@@ -20,7 +20,150 @@ _backend = _rcffi._cffi_backend
 __all__ = ["FFI"]
 
 
-class FFI(_backend.FFI):
+_NativeFFI = _backend.FFI
+
+
+class _RuntimeFFI(_NativeFFI):
+    """cffi's ``_cffi_backend.FFI``: everything of ``ffi`` but the
+    declarations and the build (no ``cdef``, ``set_source``...).  rcffi
+    installs it as ``_cffi_backend.FFI``; ``rcffi.FFI`` derives from it."""
+
+    __slots__ = ("_libraries", "_init_once_cache", "_lock", "__weakref__")
+
+    #: The exception raised for bad type strings and other ffi errors.
+    error = FFIError
+    #: The base class of every cdata object.
+    CData = _backend._CDataBase
+    #: The class of ctype objects.
+    CType = _backend.CType
+    #: ``void *`` NULL.
+    NULL = _backend.cast(_backend.new_pointer_type(_backend.new_void_type()), 0)
+    #: ``ffi.buffer(cdata, size=-1)``: the buffer type itself, as in cffi.
+    buffer = _backend.buffer
+
+    locals().update({k: v for k, v in vars(_backend).items() if k.startswith("RTLD_")})
+
+    def __new__(cls, *args: Any, **kwds: Any) -> Any:
+        # State set here, not in __init__: subclasses may define an
+        # __init__ that does not call ours (cffi allows it).
+        self = super().__new__(cls)
+        self._libraries: list[Any] = []
+        self._init_once_cache = {}
+        self._lock = threading.Lock()
+        return self
+
+    def __init__(self) -> None:
+        """A new FFI without declarations (type strings of C's own types)."""
+
+    # -- memory -----------------------------------------------------------
+
+    def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
+        """The address of a struct/array cdata, of a field or item in it,
+        or of a global of a ``lib``."""
+        from ._apimode import Lib as _ApiLib
+
+        if isinstance(cdata, (_Lib, _ApiLib)):
+            if len(fields_or_indexes) != 1:
+                raise TypeError("addressof(lib, name) takes exactly one name")
+            return cdata._addressof(fields_or_indexes[0])
+        if not isinstance(cdata, self.CData):
+            raise TypeError(f"expected a cdata, got {type(cdata).__name__!r}")
+        return self._addressof_cdata(cdata, *fields_or_indexes)
+
+    def new_allocator(
+        self,
+        alloc: Callable[[int], Any] | None = None,
+        free: Callable[[Any], Any] | None = None,
+        should_clear_after_alloc: bool = True,
+    ) -> Callable[..., Any]:
+        """An allocator like ``ffi.new`` using custom ``alloc``/``free``."""
+        if alloc is None and free is not None:
+            raise TypeError("cannot pass 'free' without 'alloc'")
+
+        def allocator(cdecl: Any, init: Any = None) -> Any:
+            if alloc is None:
+                if should_clear_after_alloc:
+                    return self.new(cdecl, init)
+                size = self._alloc_size(cdecl, init)
+                raw = self.new("char[]", size)
+                return self._new_custom(cdecl, init, raw, None, False)
+            raw = alloc(self._alloc_size(cdecl, init))
+            return self._new_custom(cdecl, init, raw, free, should_clear_after_alloc)
+
+        return allocator
+
+    def init_once(self, func: Callable[[], Any], tag: Any) -> Any:
+        """Run ``func()`` once per ``tag`` and return its result."""
+        try:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+        except KeyError:
+            with self._lock:
+                done, result = self._init_once_cache.setdefault(tag, (False, threading.Lock()))
+            if done:
+                return result
+        lock = result
+        with lock:
+            done, result = self._init_once_cache[tag]
+            if done:
+                return result
+            result = func()
+            self._init_once_cache[tag] = (True, result)
+        return result
+
+    # -- ABI mode ---------------------------------------------------------
+
+    def dlopen(self, name: Any, flags: int = 0) -> Any:
+        """Load a shared library (ABI mode) and return its ``lib``."""
+        if not (isinstance(name, str) or name is None or isinstance(name, self.CData)):
+            raise TypeError("dlopen(name): name must be a file name, None, or a 'void *' handle")
+        backendlib = _load_backend_lib(name, flags)
+        lib = _Lib(self, backendlib, name)
+        self._libraries.append(lib)
+        return lib
+
+    def dlclose(self, lib: Any) -> None:
+        """Close a library opened with ``dlopen``."""
+        if not isinstance(lib, _Lib):
+            raise TypeError("dlclose() expects a library returned by dlopen()")
+        object.__getattribute__(lib, "_backendlib").close_lib()
+
+    def callback(
+        self,
+        cdecl: Any,
+        python_callable: Callable[..., Any] | None = None,
+        error: Any = None,
+        onerror: Callable[..., Any] | None = None,
+    ) -> Any:
+        """A C function pointer calling ``python_callable`` (or a decorator)."""
+
+        def make(fn: Callable[..., Any]) -> Any:
+            if not callable(fn):
+                raise TypeError("the 'python_callable' argument is not callable")
+            return _backend.callback(self._callback_type(cdecl), fn, error, onerror)
+
+        if python_callable is None:
+            return make
+        return make(python_callable)
+
+    def def_extern(self, *args: Any, **kwds: Any) -> Callable[[Callable[..., Any]], Any]:
+        """Decorator attaching a Python function to an ``extern "Python"``
+        function of this API-mode module: ``@ffi.def_extern()`` or
+        ``@ffi.def_extern(name=..., error=..., onerror=...)``."""
+        slots = getattr(self, "_rcffi_extern_slots", None)
+        if slots is None:
+            raise ValueError("ffi.def_extern() is only available on API-mode FFI objects")
+        return _def_extern(self, slots, *args, **kwds)
+
+
+# ``_cffi_backend.FFI`` is this class, named as in cffi.
+_RuntimeFFI.__name__ = _RuntimeFFI.__qualname__ = "FFI"
+_RuntimeFFI.__module__ = "_cffi_backend"
+_backend.FFI = _RuntimeFFI
+
+
+class FFI(_RuntimeFFI):
     """The entry point: declare C with ``cdef``, then ``dlopen`` a library
     (ABI mode) or ``set_source`` + ``compile`` (API mode)."""
 
@@ -32,13 +175,7 @@ class FFI(_backend.FFI):
         #: what API mode replays once the compiler has completed the `...`.
         self._api_ops: list[tuple[Any, ...]] = []
         self._included_ffis: list[FFI] = []
-        self._libraries: list[Any] = []
-        self._init_once_cache: dict[Any, tuple[bool, Any]] = {}
-        self._lock = threading.Lock()
         self._windows_unicode = None
-        for name, value in vars(_backend).items():
-            if name.startswith("RTLD_"):
-                setattr(self, name, value)
 
     # -- declarations ---------------------------------------------------
 
@@ -109,107 +246,12 @@ class FFI(_backend.FFI):
             f"typedef TBYTE *PTBYTE; typedef TCHAR *PTCHAR;"
         )
 
-    # -- memory -----------------------------------------------------------
-
-    #: ``ffi.buffer(cdata, size=-1)``: the buffer type itself, as in cffi.
-    buffer = _backend.buffer
-
-    def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
-        """The address of a struct/array cdata, of a field or item in it,
-        or of a global of a ``lib``."""
-        from ._apimode import Lib as _ApiLib
-
-        if isinstance(cdata, (_Lib, _ApiLib)):
-            if len(fields_or_indexes) != 1:
-                raise TypeError("addressof(lib, name) takes exactly one name")
-            return cdata._addressof(fields_or_indexes[0])
-        if not isinstance(cdata, self.CData):
-            raise TypeError(f"expected a cdata, got {type(cdata).__name__!r}")
-        return self._addressof_cdata(cdata, *fields_or_indexes)
-
-    def new_allocator(
-        self,
-        alloc: Callable[[int], Any] | None = None,
-        free: Callable[[Any], Any] | None = None,
-        should_clear_after_alloc: bool = True,
-    ) -> Callable[..., Any]:
-        """An allocator like ``ffi.new`` using custom ``alloc``/``free``."""
-        if alloc is None and free is not None:
-            raise TypeError("cannot pass 'free' without 'alloc'")
-
-        def allocator(cdecl: Any, init: Any = None) -> Any:
-            if alloc is None:
-                if should_clear_after_alloc:
-                    return self.new(cdecl, init)
-                size = self._alloc_size(cdecl, init)
-                raw = self.new("char[]", size)
-                return self._new_custom(cdecl, init, raw, None, False)
-            raw = alloc(self._alloc_size(cdecl, init))
-            return self._new_custom(cdecl, init, raw, free, should_clear_after_alloc)
-
-        return allocator
-
-    def init_once(self, func: Callable[[], Any], tag: Any) -> Any:
-        """Run ``func()`` once per ``tag`` and return its result."""
-        try:
-            done, result = self._init_once_cache[tag]
-            if done:
-                return result
-        except KeyError:
-            with self._lock:
-                done, result = self._init_once_cache.setdefault(tag, (False, threading.Lock()))
-            if done:
-                return result
-        lock = result
-        with lock:
-            done, result = self._init_once_cache[tag]
-            if done:
-                return result
-            result = func()
-            self._init_once_cache[tag] = (True, result)
-        return result
-
     def emit_stub(self, path: str | os.PathLike[str]) -> None:
         """Write a ``.pyi`` type stub for the ``lib`` this FFI declares, so
         editors complete ``lib.mandel(``."""
         from .stubgen import emit_stub
 
         emit_stub(self, path)
-
-    # -- ABI mode ---------------------------------------------------------
-
-    def dlopen(self, name: Any, flags: int = 0) -> Any:
-        """Load a shared library (ABI mode) and return its ``lib``."""
-        if not (isinstance(name, str) or name is None or isinstance(name, self.CData)):
-            raise TypeError("dlopen(name): name must be a file name, None, or a 'void *' handle")
-        backendlib = _load_backend_lib(name, flags)
-        lib = _Lib(self, backendlib, name)
-        self._libraries.append(lib)
-        return lib
-
-    def dlclose(self, lib: Any) -> None:
-        """Close a library opened with ``dlopen``."""
-        if not isinstance(lib, _Lib):
-            raise TypeError("dlclose() expects a library returned by dlopen()")
-        object.__getattribute__(lib, "_backendlib").close_lib()
-
-    def callback(
-        self,
-        cdecl: Any,
-        python_callable: Callable[..., Any] | None = None,
-        error: Any = None,
-        onerror: Callable[..., Any] | None = None,
-    ) -> Any:
-        """A C function pointer calling ``python_callable`` (or a decorator)."""
-
-        def make(fn: Callable[..., Any]) -> Any:
-            if not callable(fn):
-                raise TypeError("the 'python_callable' argument is not callable")
-            return _backend.callback(self._callback_type(cdecl), fn, error, onerror)
-
-        if python_callable is None:
-            return make
-        return make(python_callable)
 
     # -- API mode -------------------------------------------------------------
 
@@ -294,15 +336,6 @@ class FFI(_backend.FFI):
             tmpdir = os.path.join(os.path.dirname(os.path.abspath(caller)), "__pycache__")
         with self._lock:
             return _builder.verify(self, source, tmpdir, kwargs)
-
-    def def_extern(self, *args: Any, **kwds: Any) -> Callable[[Callable[..., Any]], Any]:
-        """Decorator attaching a Python function to an ``extern "Python"``
-        function of this API-mode module: ``@ffi.def_extern()`` or
-        ``@ffi.def_extern(name=..., error=..., onerror=...)``."""
-        slots = getattr(self, "_rcffi_extern_slots", None)
-        if slots is None:
-            raise ValueError("ffi.def_extern() is only available on API-mode FFI objects")
-        return _def_extern(self, slots, *args, **kwds)
 
 
 def _def_extern(

@@ -1,8 +1,8 @@
 //! The native part of the `FFI` object: the declarations of its cdefs,
 //! the cache of resolved type strings, and the `ffi.*` methods on the hot
-//! path (`new`, `cast`, `typeof`, `sizeof`...).  The Python class
-//! `rcffi.FFI` derives from it and adds the rest (`dlopen`, `set_source`,
-//! `compile`, `verify`...).
+//! path (`new`, `cast`, `typeof`, `sizeof`...).  The Python classes
+//! `_cffi_backend.FFI` (`rcffi.api`) and `rcffi.FFI` derive from it and add
+//! the rest (`NULL`, `dlopen`, `callback`; `cdef`, `set_source`, `compile`...).
 
 use std::sync::Mutex;
 
@@ -17,8 +17,9 @@ use crate::frontend::{CdefOptions, Constant, Declarations};
 use crate::memory::cdata::CData;
 use crate::types::{TypeRef, intern};
 
-/// `_cffi_backend.FFI`: the base of `rcffi.FFI`.
-#[pyclass(name = "FFI", module = "_cffi_backend", subclass, dict, frozen)]
+/// The native base of `_cffi_backend.FFI` (a Python class of `rcffi.api`
+/// that adds `NULL`, `CData`, `callback`, `dlopen`...) and so of `rcffi.FFI`.
+#[pyclass(name = "FFI", module = "_cffi_backend", subclass, frozen)]
 pub struct FfiCore {
     decls: Mutex<Declarations>,
     /// Type string → CType, cleared by every cdef.
@@ -559,15 +560,6 @@ impl FfiCore {
         Ok(())
     }
 
-    #[getter(NULL)]
-    fn null<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, CData>> {
-        backend::cast_to(
-            py,
-            &intern::pointer(&intern::void()),
-            &0i32.into_pyobject(py)?.into_any(),
-        )
-    }
-
     #[getter]
     fn errno(&self) -> i32 {
         crate::call::errno::get()
@@ -576,15 +568,5 @@ impl FfiCore {
     #[setter]
     fn set_errno(&self, v: i32) {
         crate::call::errno::set(v)
-    }
-
-    #[getter(CData)]
-    fn cdata_type<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyType> {
-        crate::memory::object::class_object(py, crate::memory::object::CDataClass::Base)
-    }
-
-    #[getter(CType)]
-    fn ctype_type<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyType> {
-        py.get_type::<PyCType>()
     }
 }
