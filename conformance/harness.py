@@ -66,6 +66,7 @@ class Counts:
     failed: int = 0
     xfailed: int = 0
     skipped: int = 0
+    not_run: int = 0  # listed in not_run.txt (cffi internals...): deselected, not counted above
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -73,6 +74,7 @@ class Counts:
             self.failed + other.failed,
             self.xfailed + other.xfailed,
             self.skipped + other.skipped,
+            self.not_run + other.not_run,
         )
 
 
@@ -146,6 +148,11 @@ def parse_expected(text: str) -> dict[str, Entry]:
             raise ExpectedFileError(f"line {lineno}: {entry.test_id!r} already listed line {first}")
         entries[entry.test_id] = entry
     return entries
+
+
+def not_run_ids(entries: dict[str, Entry], nodeids: list[str]) -> list[str]:
+    """The node ids among ``nodeids`` whose test id is listed in ``entries`` (not_run.txt)."""
+    return [n for n in nodeids if short_id(n) in entries]
 
 
 def format_entry(test_id: str, reason: str) -> str:
@@ -256,11 +263,14 @@ def format_summary(label: str, counts: Counts) -> str:
 
     >>> format_summary("test_c", Counts(3, 1, 2, 0))
     'test_c: 3 passed, 1 failed, 2 xfailed, 0 skipped'
+    >>> format_summary("cffi1", Counts(3, 1, 2, 0, 5))
+    'cffi1: 3 passed, 1 failed, 2 xfailed, 0 skipped, 5 not run'
     """
-    return (
+    line = (
         f"{label}: {counts.passed} passed, {counts.failed} failed, "
         f"{counts.xfailed} xfailed, {counts.skipped} skipped"
     )
+    return line + (f", {counts.not_run} not run" if counts.not_run else "")
 
 
 def unexpected_failures(results: dict[str, Result]) -> list[Result]:

@@ -12,7 +12,10 @@ It does, inside the pytest process running cffi's own tests:
   interpreter is reported as ``crashed (signal N)`` instead of ending the run
   (``--conformance-forked``, with ``--conformance-timeout`` seconds per test);
 * optionally, deselecting the node ids listed in a file (``--conformance-deselect=FILE``),
-  used to re-run only the tests that had no result when a run crashed.
+  used to re-run only the tests that had no result when a run crashed;
+* optionally, deselecting the tests listed with a reason in a not-run file
+  (``--conformance-not-run=FILE``, the format of expected_failures.txt): tests of cffi's
+  internals that rcffi does not have.
 """
 
 from __future__ import annotations
@@ -67,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=120.0,
         metavar="SECONDS",
         help="with --conformance-forked: kill a test running longer than this",
+    )
+    group.addoption(
+        "--conformance-not-run",
+        default=None,
+        metavar="FILE",
+        help="deselect the tests listed (id  # reason) in FILE",
     )
     group.addoption(
         "--conformance-deselect",
@@ -129,11 +138,21 @@ def _mark_expected(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def _deselect(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Remove the items listed in the ``--conformance-deselect`` file."""
+    """Remove the items listed in the ``--conformance-deselect`` and ``--conformance-not-run``
+    files."""
+    unwanted: set[str] = set()
     path = config.getoption("conformance_deselect")
-    if not path:
+    if path:
+        unwanted |= _read_lines(path)
+    path = config.getoption("conformance_not_run")
+    if path:
+        try:
+            entries = harness.parse_expected(Path(path).read_text())
+        except harness.ExpectedFileError as exc:
+            raise pytest.UsageError(f"{path}: {exc}") from None
+        unwanted |= set(harness.not_run_ids(entries, [i.nodeid for i in items]))
+    if not unwanted:
         return
-    unwanted = _read_lines(path)
     removed = [i for i in items if i.nodeid in unwanted]
     if removed:
         items[:] = [i for i in items if i.nodeid not in unwanted]

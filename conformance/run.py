@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 WORK = CACHE / "conformance"
 EXPECTED = REPO / "conformance" / "expected_failures.txt"
+NOT_RUN = REPO / "conformance" / "not_run.txt"
 CORE = shim.CORE_NAMES
 SUITE_TIMEOUT = 600.0  # seconds, for the whole normal (non-forked) pytest run of a suite
 
@@ -77,11 +78,16 @@ class SuiteOutcome:
     collected: list[str] = field(default_factory=list)
     selected: list[str] = field(default_factory=list)
     stale: list[harness.Entry] = field(default_factory=list)
+    stale_not_run: list[harness.Entry] = field(default_factory=list)
+    not_run: int = 0
 
     @property
     def counts(self) -> harness.Counts:
-        """Summary counts, stale expected entries counted as failures."""
-        return harness.count_results(self.results, extra_failures=len(self.stale))
+        """Summary counts, stale entries (of either list) counted as failures."""
+        stale = len(self.stale) + len(self.stale_not_run)
+        counts = harness.count_results(self.results, extra_failures=stale)
+        counts.not_run = self.not_run
+        return counts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +114,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " with --backend rcffi, none with --backend cffi)",
     )
     parser.add_argument(
+        "--not-run",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="tests not to run, with reasons (default: conformance/not_run.txt"
+        " with --backend rcffi, none with --backend cffi)",
+    )
+    parser.add_argument(
         "--update-expected",
         action="store_true",
         help="rewrite the expected failures file from this run's results",
@@ -125,6 +139,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.expected is None and args.backend == "rcffi":
         args.expected = EXPECTED
+    if args.not_run is None and args.backend == "rcffi":
+        args.not_run = NOT_RUN
     if args.update_expected and args.expected is None:
         parser.error("--update-expected needs --backend rcffi or an explicit --expected FILE")
     return args
@@ -218,6 +234,8 @@ def pytest_command(
     ]
     if args.expected is not None and args.expected.exists():
         cmd.append(f"--conformance-expected={args.expected}")
+    if args.not_run is not None and args.not_run.exists():
+        cmd.append(f"--conformance-not-run={args.not_run}")
     if forked:
         cmd += ["--conformance-forked", f"--conformance-timeout={args.timeout:g}"]
     if deselect is not None:
@@ -337,6 +355,11 @@ def print_suite_report(outcome: SuiteOutcome) -> None:
             f"FAILED {entry.test_id} - listed in expected failures (line {entry.lineno}) "
             "but no such test"
         )
+    for entry in outcome.stale_not_run:
+        print(
+            f"FAILED {entry.test_id} - listed in the not-run list (line {entry.lineno}) "
+            "but no such test"
+        )
     print(harness.format_summary(outcome.suite.name, outcome.counts), flush=True)
 
 
@@ -368,23 +391,34 @@ def load_entries(path: Path | None) -> dict[str, harness.Entry]:
     return harness.parse_expected(path.read_text())
 
 
+def load_list(path: Path | None, known_files: set[str]) -> dict[str, harness.Entry] | None:
+    """Parse an expected-failures or not-run file; print the errors and return None if it is
+    malformed or names a file of no suite."""
+    try:
+        entries = load_entries(path)
+    except harness.ExpectedFileError as exc:
+        print(f"conformance: {path}: {exc}", file=sys.stderr)
+        return None
+    unknown = harness.unknown_file_entries(entries, known_files)
+    for e in unknown:
+        print(
+            f"conformance: {path}:{e.lineno}: unknown test file in {e.test_id!r}", file=sys.stderr
+        )
+    return None if unknown else entries
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
     suites = list(SUITES.values()) if args.suite == "all" else [SUITES[args.suite]]
     known = set().union(*(s.file_names for s in SUITES.values()))
-    try:
-        entries = load_entries(args.expected)
-    except harness.ExpectedFileError as exc:
-        print(f"conformance: {args.expected}: {exc}", file=sys.stderr)
+    entries = load_list(args.expected, known)
+    not_run = load_list(args.not_run, known)
+    if entries is None or not_run is None:
         return 2
-    unknown = harness.unknown_file_entries(entries, known)
-    if unknown:
-        for e in unknown:
-            print(
-                f"conformance: {args.expected}:{e.lineno}: unknown test file in {e.test_id!r}",
-                file=sys.stderr,
-            )
+    both = sorted(set(entries) & set(not_run))
+    if both:
+        print(f"conformance: listed as expected failure and as not run: {both}", file=sys.stderr)
         return 2
     shutil.rmtree(WORK / "tmp", ignore_errors=True)
     (WORK / "tmp").mkdir(parents=True)
@@ -402,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     for suite in suites:
         outcome = run_suite(suite, root, args)
         outcome.stale = harness.stale_entries(entries, outcome.collected, suite.file_names)
+        outcome.stale_not_run = harness.stale_entries(not_run, outcome.collected, suite.file_names)
+        outcome.not_run = len(harness.not_run_ids(not_run, outcome.collected))
         outcomes.append(outcome)
     print()
     for outcome in outcomes:
