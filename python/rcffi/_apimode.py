@@ -375,7 +375,11 @@ class Lib(types.ModuleType):
         ffi = d["_rcffi_ffi"]
         funcs, variables, _consts, externs = d["_rcffi_decls"]
         if name in variables:
-            ctype, _const = variables[name]
+            ctype, const = variables[name]
+            if const:
+                from .api import CONST_NO_ADDRESS
+
+                raise AttributeError(CONST_NO_ADDRESS.format(name=name))
             return ffi.cast(ffi.getctype(ctype, "*"), d["_rcffi_facts"].variables[name][0])
         if name in funcs or name in externs:
             fn = self._rcffi_lookup(name)

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from . import _apimode, recompiler
-from ._rcffi import VerificationError
+from ._rcffi import VerificationError, VerificationMissing
 from .build import (
     BuildRequest,
     Options,
@@ -124,6 +124,30 @@ def python_module_text(module_name: str, spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_abi_module(ffi: Any) -> None:
+    """Refuses what a module of ``set_source(name, None)`` cannot provide,
+    as cffi does: only a compiler knows the value of ``#define X ...`` and
+    of the enumerators of ``enum e { A, ... }``, and ``extern "Python"``
+    needs generated C."""
+    for item in ffi._api_spec():
+        name = item["name"]
+        if item["kind"] == "constant" and item.get("source") == "define" and item["value"] is None:
+            raise VerificationError(
+                f"macro {name}: cannot use the syntax '...' in '#define {name} ...' when "
+                "using the ABI mode"
+            )
+        if item["kind"] == "enum" and item.get("partial"):
+            raise VerificationMissing(
+                f"{name} (declared with '...' on {item['origin']}): its values are only "
+                "known in API mode"
+            )
+        if item["kind"] == "extern_python":
+            raise VerificationError(
+                f"{name} (declared on {item['origin']}): cannot use 'extern \"Python\"' in "
+                "the ABI mode"
+            )
+
+
 def abi_module_text(module_name: str, ops: list[tuple[Any, ...]]) -> str:
     """The source of a module made for ``set_source(name, None)``."""
     from . import __version__
@@ -181,6 +205,7 @@ def compile_module(
     libmoddir, _ = _locations(libdir or tmpdir, module_name, source_extension)
     py_path = os.path.join(libmoddir, leaf + ".py")
     if source is None:
+        check_abi_module(ffi)
         text = abi_module_text(module_name, _ops_for_module(ffi))
         _write_if_changed(py_path, text, module_name)
         return [py_path] if return_outputs else py_path
@@ -241,6 +266,16 @@ def _generation_key(
     return h.hexdigest()
 
 
+def _write_text_to(target: Any, text: str) -> None:
+    """Writes ``text`` to a file object (anything with ``write``) or to the
+    file named ``target``."""
+    if hasattr(target, "write"):
+        target.write(text)
+        return
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def emit_c_code(ffi: Any, filename: str) -> None:
     """``ffi.emit_c_code(filename)``."""
     if not hasattr(ffi, "_assigned_source"):
@@ -252,8 +287,7 @@ def emit_c_code(ffi: Any, filename: str) -> None:
             "Python modules"
         )
     gen = _generate(ffi, module_name, source, source_extension, Options.from_kwargs(kwds))
-    with open(filename, "w", encoding="utf-8") as f:
-        f.write(gen.c_source)
+    _write_text_to(filename, gen.c_source)
 
 
 def emit_python_code(ffi: Any, filename: str) -> None:
@@ -266,8 +300,8 @@ def emit_python_code(ffi: Any, filename: str) -> None:
             "emit_python_code() is only for dlopen()-style pure Python modules, not for C "
             "extension modules"
         )
-    with open(filename, "w", encoding="utf-8") as f:
-        f.write(abi_module_text(module_name, _ops_for_module(ffi)))
+    check_abi_module(ffi)
+    _write_text_to(filename, abi_module_text(module_name, _ops_for_module(ffi)))
 
 
 def distutils_extension(ffi: Any, tmpdir: str, verbose: bool) -> Any:

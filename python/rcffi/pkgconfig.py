@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
 from typing import Any
 
 from ._rcffi import PkgConfigError
 
-__all__ = ["flags_from_pkgconfig", "merge_flags"]
+__all__ = ["call", "flags_from_pkgconfig", "merge_flags"]
 
 
 def merge_flags(cfg1: dict[str, Any], cfg2: dict[str, Any]) -> dict[str, Any]:
@@ -23,18 +24,35 @@ def merge_flags(cfg1: dict[str, Any], cfg2: dict[str, Any]) -> dict[str, Any]:
     return cfg1
 
 
-def _call(libname: str, flag: str) -> str:
-    cmd = ["pkg-config", flag, libname]
+def call(libname: str, flag: str, encoding: str = sys.getfilesystemencoding()) -> str:
+    """The output of ``pkg-config --print-errors FLAG LIBNAME``, as text;
+    a ``PkgConfigError`` with pkg-config's own message if it fails."""
+    cmd = ["pkg-config", "--print-errors", flag, libname]
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
+        raise PkgConfigError(f"cannot run pkg-config: {str(e).strip()}") from None
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        if isinstance(err, bytes):
+            err = err.decode(encoding, "replace")
+        raise PkgConfigError(err.strip() or f"pkg-config {flag} {libname} failed")
+    if isinstance(out, bytes):
+        try:
+            out = out.decode(encoding)
+        except UnicodeDecodeError:
+            raise PkgConfigError(
+                f"pkg-config {flag} {libname} returned bytes that cannot be decoded with "
+                f"encoding {encoding!r}:\n{out!r}"
+            ) from None
+    if "\\" in out:
+        # shlex would read the escapes differently from the shell pkg-config
+        # quoted for: refuse rather than guess.
         raise PkgConfigError(
-            f"cannot run pkg-config ({e}): install it (e.g. 'apt-get install pkg-config') or "
-            "pass the flags to set_source() yourself"
-        ) from None
-    if result.returncode != 0:
-        raise PkgConfigError(result.stderr.strip() or f"pkg-config {flag} {libname} failed")
-    return result.stdout
+            f"pkg-config {flag} {libname} returned an unsupported backslash-escaped output:\n"
+            f"{out!r}"
+        )
+    return out
 
 
 def flags_from_pkgconfig(libs: list[str]) -> dict[str, list[Any]]:
@@ -47,7 +65,7 @@ def flags_from_pkgconfig(libs: list[str]) -> dict[str, list[Any]]:
         out.setdefault(key, []).append(value)
 
     for lib in libs:
-        for word in shlex.split(_call(lib, "--cflags")):
+        for word in shlex.split(call(lib, "--cflags")):
             if word.startswith("-I"):
                 add("include_dirs", word[2:])
             elif word.startswith("-D"):
@@ -55,7 +73,7 @@ def flags_from_pkgconfig(libs: list[str]) -> dict[str, list[Any]]:
                 add("define_macros", (name, value or None))
             else:
                 add("extra_compile_args", word)
-        for word in shlex.split(_call(lib, "--libs")):
+        for word in shlex.split(call(lib, "--libs")):
             if word.startswith("-L"):
                 add("library_dirs", word[2:])
             elif word.startswith("-l"):

@@ -80,7 +80,6 @@ pub struct Declarations {
     /// Functions and variables in declaration order.
     pub order: Vec<String>,
     pub anon_counter: usize,
-    file: Option<TypeRef>,
     /// What later declarations of a cdef see for a `typedef int... t;` or
     /// `typedef T t[...];` name before API mode has completed it.
     pub placeholders: HashMap<String, TypeRef>,
@@ -111,11 +110,10 @@ impl Declarations {
         }
     }
 
-    /// The opaque `FILE` type of this FFI.
-    pub fn file_type(&mut self) -> TypeRef {
-        self.file
-            .get_or_insert_with(|| types::new_struct("FILE", false))
-            .clone()
+    /// The opaque `FILE` type: one for the whole process, as in cffi, so
+    /// `FILE *` of two FFIs are the same type.
+    pub fn file_type(&self) -> TypeRef {
+        types::intern::file()
     }
 
     /// Parses and registers a cdef source.  On error nothing is changed.

@@ -158,7 +158,7 @@ impl<'a> Resolver<'a> {
                 };
                 if item_ty.size().is_none() {
                     return Err(Located::at(
-                        Error::cdef(format!(
+                        Error::value(format!(
                             "array of '{}': the item type has no known size",
                             item_ty.cname()
                         )),

@@ -188,9 +188,9 @@ fn define(lx: &mut Lexer<'_>, hash: Span) -> Result<Decl, ParseError> {
             };
             Err(ParseError::new(
                 format!(
-                    "only '#define NAME <integer literal>' and '#define NAME ...' are \
-                     supported in cdef() (integer literals: decimal, hex or octal, \
-                     optionally negative, with u/l suffixes); got {written}"
+                    "only supports one of the following syntax: '#define NAME <integer \
+                     literal>' or '#define NAME ...' in cdef() (integer literals: decimal, \
+                     hex or octal, optionally negative, with u/l suffixes); got {written}"
                 ),
                 at,
             ))

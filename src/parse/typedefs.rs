@@ -47,6 +47,8 @@ pub const PREDEFINED: &[&str] = &[
     "char32_t",
     "FILE",
     "bool",
+    "_cffi_float_complex_t",
+    "_cffi_double_complex_t",
 ];
 
 /// Only the predefined names.

@@ -18,8 +18,8 @@ pyo3::create_exception!(
 pyo3::create_exception!(
     rcffi,
     CDefError,
-    PyException,
-    "A malformed or unsupported C declaration."
+    FFIError,
+    "A malformed or unsupported C declaration (or type string): an `ffi.error`."
 );
 pyo3::create_exception!(
     rcffi,

@@ -255,6 +255,7 @@ impl FfiCore {
         backend::new_custom(py, t, size, len, raw, free, clear, init)
     }
 
+    /// `ffi.sizeof(cdecl)`: the size in bytes of a type or of a cdata's memory.
     fn sizeof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
         if cdecl.is_instance_of::<CData>() {
             return backend::sizeof(cdecl);
@@ -265,6 +266,7 @@ impl FfiCore {
             .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
     }
 
+    /// `ffi.alignof(cdecl)`: the alignment in bytes of a type.
     fn alignof(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<usize> {
         let t = match cdecl.cast::<CData>() {
             Ok(c) => c.get().ty.clone(),
@@ -301,6 +303,8 @@ impl FfiCore {
         Ok(total)
     }
 
+    /// `ffi.getctype(cdecl, replace_with='')`: the C spelling of a type, with
+    /// `replace_with` put where a declarator goes.
     #[pyo3(signature = (cdecl, replace_with=""))]
     fn getctype(&self, cdecl: &Bound<'_, PyAny>, replace_with: &str) -> PyResult<String> {
         let t = self.resolve(cdecl)?;
@@ -336,6 +340,8 @@ impl FfiCore {
         backend::cast_to(py, &t, source)
     }
 
+    /// `ffi.string(cdata, maxlen=-1)`: the bytes or text a `char`/`wchar_t`
+    /// pointer or array holds (up to the first NUL), or the name of an enum value.
     #[pyo3(signature = (cdata, maxlen=-1))]
     fn string<'py>(
         &self,
@@ -346,6 +352,8 @@ impl FfiCore {
         backend::string(py, cdata, maxlen)
     }
 
+    /// `ffi.unpack(cdata, length)`: `length` items of a pointer or array, as
+    /// bytes, str or a list.
     fn unpack<'py>(
         &self,
         py: Python<'py>,
@@ -371,10 +379,13 @@ impl FfiCore {
         backend::from_buffer_impl(py, &t, obj, require_writable)
     }
 
+    /// `ffi.memmove(dest, src, n)`: copies `n` bytes between cdata and buffers.
     fn memmove(&self, dest: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, n: isize) -> PyResult<()> {
         backend::memmove(dest, src, n)
     }
 
+    /// `ffi.gc(cdata, destructor, size=0)`: a cdata for the same memory whose
+    /// death calls `destructor(cdata)` (`None` cancels an earlier `gc`).
     #[pyo3(signature = (cdata, destructor, size=0))]
     fn gc<'py>(
         &self,
@@ -391,10 +402,12 @@ impl FfiCore {
         backend::gcp(py, cdata, destructor, size).map(Some)
     }
 
+    /// `ffi.release(cdata)`: frees the memory of `new`/`from_buffer`/`gc` now.
     fn release(&self, cdata: &Bound<'_, PyAny>) -> PyResult<()> {
         backend::release(cdata)
     }
 
+    /// `ffi.new_handle(obj)`: a `void *` that `from_handle` turns back into `obj`.
     fn new_handle<'py>(
         &self,
         py: Python<'py>,
@@ -404,6 +417,7 @@ impl FfiCore {
         backend::newp_handle(py, &t, obj)
     }
 
+    /// `ffi.from_handle(p)`: the object of a `void *` made by `new_handle`.
     #[pyo3(name = "from_handle")]
     fn object_from_handle<'py>(
         &self,
@@ -453,6 +467,7 @@ impl FfiCore {
         backend::rawaddressof(py, &ptr_t, cdata, total as isize)
     }
 
+    /// `ffi.integer_const(name)`: the value of an integer constant or enumerator.
     fn integer_const(&self, name: &str) -> PyResult<i128> {
         match self.decls().constants.get(name) {
             Some(Constant::Int(i)) => Ok(*i),
@@ -465,6 +480,8 @@ impl FfiCore {
         }
     }
 
+    /// `ffi.list_types()`: the typedef names, struct names and union names
+    /// declared, each list sorted.
     fn list_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let (a, b, c) = self.decls().list_types();
         PyTuple::new(
@@ -560,6 +577,8 @@ impl FfiCore {
         Ok(())
     }
 
+    /// `ffi.errno`: the C `errno` saved after the last C call of this thread
+    /// (setting it sets the value the next call starts with).
     #[getter]
     fn errno(&self) -> i32 {
         crate::call::errno::get()

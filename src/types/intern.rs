@@ -14,6 +14,7 @@ use super::{CType, TypeRef};
 #[derive(Hash, PartialEq, Eq)]
 enum Key {
     Void,
+    File,
     Primitive(&'static str),
     Pointer(usize),
     Array(usize, Option<usize>),
@@ -35,6 +36,11 @@ fn get_or_make(key: Key, make: impl FnOnce() -> TypeRef) -> TypeRef {
 
 pub fn void() -> TypeRef {
     get_or_make(Key::Void, super::make_void)
+}
+
+/// The opaque struct `FILE` (cffi's common type), shared by every FFI.
+pub fn file() -> TypeRef {
+    get_or_make(Key::File, || super::new_struct("FILE", false))
 }
 
 pub fn primitive(prim: &'static Primitive) -> TypeRef {
