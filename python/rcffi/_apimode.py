@@ -142,7 +142,8 @@ class Facts:
         self.functions: dict[str, tuple[int, int, bool]] = {}
         #: name → (C function address, slot address)
         self.externs: dict[str, tuple[int, int]] = {}
-        #: name → (address, size)
+        #: name → (address of ``void *get(void)``, which gives the
+        #: variable's address, size)
         self.variables: dict[str, tuple[int, int]] = {}
         #: ``const`` pointer globals, read by value: name → value.
         self.value_variables: dict[str, int] = {}
@@ -152,6 +153,12 @@ class Facts:
         self.pointer_constants: dict[str, int] = {}
         #: name → message: accessing it raises ffi.error.
         self.errors: dict[str, str] = {}
+
+
+def _length_key(key: str, depth: int) -> str:
+    """The key of a ``[...]`` length in the completions: the front end's
+    ``length_key_at`` (depth 0 is the outermost dimension)."""
+    return key if depth == 0 else f"{key}#{depth}"
 
 
 def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
@@ -168,12 +175,12 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
             i = entry[2]
             f.externs[name] = (v[i], v[i + 1])
         elif kind == "variable":
-            i, dots = entry[2], entry[3]
+            i, lengths = entry[2], entry[3]
             f.variables[name] = (v[i], v[i + 1])
-            if len(entry) > 4 and entry[4]:
+            if entry[4]:
                 f.value_variables[name] = v[i]
-            if dots:
-                c["lengths"][f"var {name}"] = v[i + 2]
+            for depth, k in lengths:
+                c["lengths"][_length_key(f"var {name}", depth)] = v[k]
         elif kind == "int":
             i, declared = entry[2], entry[3]
             value = _signed(v[i], v[i + 1])
@@ -217,8 +224,8 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
             first, names, lengths = entry[2], entry[3], entry[4]
             fields = {n: (v[first + 2 + 2 * k], v[first + 3 + 2 * k]) for k, n in enumerate(names)}
             c["structs"][name] = (v[first], v[first + 1], fields)
-            for fname, k in lengths:
-                c["lengths"][f"field {name}.{fname}"] = v[k]
+            for fname, depth, k in lengths:
+                c["lengths"][_length_key(f"field {name}.{fname}", depth)] = v[k]
         elif kind == "dots_typedef":
             i, dots = entry[2], entry[3]
             size = v[i]
@@ -238,7 +245,8 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
                 else:
                     c["typedefs"][name] = prim
         elif kind == "dots_array_typedef":
-            c["lengths"][f"typedef {name}"] = v[entry[2]]
+            for depth, k in entry[2]:
+                c["lengths"][_length_key(f"typedef {name}", depth)] = v[k]
         elif kind == "error":
             f.errors[name] = entry[2]
     return f
@@ -277,6 +285,11 @@ class Lib(types.ModuleType):
         funcs, variables, consts, externs = ffi._declarations()
         d["_rcffi_decls"] = (funcs, variables, consts, externs)
         d["_rcffi_const_types"] = ffi._const_types()
+        #: Global variable name → ``void *(*)(void)`` giving its address.
+        d["_rcffi_getters"] = {}
+        #: What ``from module.lib import *`` gives: as in cffi, functions and
+        #: constants, not global variables (a copy would not follow them).
+        d["__all__"] = sorted(set(funcs) | set(consts) | set(externs))
         #: Direct-call stubs ``void f(void **args, void *result)`` by name,
         #: for the call layer.
         d["_rcffi_stubs"] = {n: s for n, (_a, s, _v) in facts.functions.items() if s}
@@ -286,6 +299,11 @@ class Lib(types.ModuleType):
             raise AttributeError(name)
         value = self._rcffi_lookup(name)
         return value
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        """``types.ModuleType``, as in cffi (``help(lib)`` shows a module)."""
+        return types.ModuleType
 
     def _rcffi_lookup(self, name: str) -> Any:
         d = self.__dict__
@@ -315,15 +333,10 @@ class Lib(types.ModuleType):
                 value = ffi.cast(ctype, facts.value_variables[name])
                 d[name] = value
                 return value
-            addr = facts.variables[name][0]
-            if ctype.kind == "array":
-                if ctype.length is None:
-                    # `extern int a[];`: a pointer to its first item.
-                    value = ffi.cast(ffi.getctype(ctype.item, "*"), addr)
-                else:
-                    value = ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
-                d[name] = value
-                return value
+            addr = self._rcffi_address(name)
+            if ctype.kind == "array" and ctype.length is None:
+                # `extern int a[];`: a pointer to its first item.
+                return ffi.cast(ffi.getctype(ctype.item, "*"), addr)
             return ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
         if name in consts:
             value = consts[name]
@@ -339,6 +352,19 @@ class Lib(types.ModuleType):
             f"or global variable named '{name}'"
         )
 
+    def _rcffi_address(self, name: str) -> Any:
+        """The address of global variable ``name`` now (a ``void *``)."""
+        d = self.__dict__
+        getters = d["_rcffi_getters"]
+        get = getters.get(name)
+        if get is None:
+            addr = d["_rcffi_facts"].variables[name][0]
+            get = getters[name] = d["_rcffi_ffi"].cast("void *(*)(void)", addr)
+        p = get()
+        if p == d["_rcffi_ffi"].NULL:
+            raise FFIError(f"global variable '{name}' is at address NULL")
+        return p
+
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         ffi = d["_rcffi_ffi"]
@@ -347,7 +373,7 @@ class Lib(types.ModuleType):
             ctype, const = variables[name]
             if const:
                 raise AttributeError(f"cannot write to the constant global variable {name!r}")
-            addr = d["_rcffi_facts"].variables[name][0]
+            addr = self._rcffi_address(name)
             if ctype.kind == "array":
                 target = ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
                 target[0 : len(target)] = value
@@ -377,10 +403,10 @@ class Lib(types.ModuleType):
         if name in variables:
             ctype, const = variables[name]
             if const:
-                from .api import CONST_NO_ADDRESS
+                from .api import address_of_constant
 
-                raise AttributeError(CONST_NO_ADDRESS.format(name=name))
-            return ffi.cast(ffi.getctype(ctype, "*"), d["_rcffi_facts"].variables[name][0])
+                return address_of_constant(self, name, ctype)
+            return ffi.cast(ffi.getctype(ctype, "*"), self._rcffi_address(name))
         if name in funcs or name in externs:
             fn = self._rcffi_lookup(name)
             # A builtin made by _api_function stands for its cdata.

@@ -19,12 +19,19 @@ _backend = _rcffi._cffi_backend
 
 __all__ = ["FFI"]
 
-#: ``ffi.addressof(lib, name)`` of ``const T name;``: as in cffi, such a
-#: global is a constant of ``lib`` (read, never written), with no address.
-CONST_NO_ADDRESS = (
-    "'{name}' is declared 'const' in the cdef: it is a constant of lib, which has no "
-    "address (declare it without 'const' to take its address)"
-)
+
+
+def address_of_constant(lib: Any, name: str, ctype: Any) -> Any:
+    """``ffi.addressof(lib, name)`` of ``const T name;``: as in cffi, such a
+    global is a constant of ``lib`` (read, never written) without an
+    address, except a constant function pointer, which is its own address
+    (``f == &f``)."""
+    if ctype.kind == "function":
+        return getattr(lib, name)
+    raise AttributeError(
+        f"cannot take the address of the constant '{name}' (it is declared 'const' in the "
+        "cdef; declare it without 'const' to take its address)"
+    )
 
 
 _NativeFFI = _backend.FFI
@@ -510,7 +517,7 @@ class _Lib:
         if name in variables:
             ctype, const = variables[name]
             if const:
-                raise AttributeError(CONST_NO_ADDRESS.format(name=name))
+                return address_of_constant(self, name, ctype)
             ptr = backendlib.load_function(ffi.typeof(ffi.getctype(ctype, "*")), name)
             return ptr
         if name in funcs:

@@ -117,6 +117,7 @@ class _Writer:
         self.fill: list[tuple[str, dict[str, Any] | None]] = []
         self.count = 0
         self.static_assert = "_Static_assert"
+        self.cplusplus = False
 
     @property
     def line(self) -> int:
@@ -343,6 +344,7 @@ def generate(
     user = source if source.endswith("\n") else source + "\n"
     out = _Writer()
     out.static_assert = "static_assert" if cplusplus else "_Static_assert"
+    out.cplusplus = cplusplus
     for n, item in enumerate(spec):
         kind = item["kind"]
         if kind == "struct":
@@ -393,6 +395,9 @@ def generate(
         intro.append(_PROLOGUE_C_ONLY.rstrip())
     if cplusplus:
         intro.append('#define _Bool bool\nextern "C" {')
+        intro.append(
+            'extern "C++" { template <typename T> static inline void _rcffi_is_pointer(T *) {} }'
+        )
     intro.append("/* -- checks of the cdef against the C code, and function wrappers -- */")
     intro.append(_checks_prologue(strict))
     middle = [
@@ -505,15 +510,30 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
             else:
                 out.f(f"    _rcffi_v[{j + 1}] = sizeof((({spell} *)0)->{name});", item)
             names.append(name)
-            if f["dots_length"]:
-                k = out.values(1)
-                out.f(
-                    f"    _rcffi_v[{k}] = sizeof((({spell} *)0)->{name}) / "
-                    f"sizeof((({spell} *)0)->{name}[0]);",
-                    item,
-                )
-                lengths.append((name, k))
+            for depth, k in _fill_lengths(
+                out, f"(({spell} *)0)->{name}", f["dots_length"], item
+            ):
+                lengths.append((name, depth, k))
         out.manifest.append(("struct", key, first, tuple(names), tuple(lengths)))
+
+
+def _item_at(expr: str, depth: int) -> str:
+    """``expr[0]...[0]``: the first item ``depth`` array dimensions down."""
+    return expr + "[0]" * depth
+
+
+def _fill_lengths(
+    out: _Writer, expr: str, dims: list[int], item: dict[str, Any]
+) -> list[tuple[int, int]]:
+    """Table values for the ``[...]`` lengths of ``expr`` at depths
+    ``dims``: ``[(depth, index)]``."""
+    found = []
+    for depth in dims:
+        k = out.values(1)
+        outer, inner = _item_at(expr, depth), _item_at(expr, depth + 1)
+        out.f(f"    _rcffi_v[{k}] = sizeof({outer}) / sizeof({inner});", item)
+        found.append((depth, k))
+    return found
 
 
 def _is_float(expr: str) -> str:
@@ -528,17 +548,19 @@ def _value_checks(
     out: _Writer,
     lvalue: str,
     ty: tuple[str, str, str],
-    dots: bool,
+    dots: list[int],
     what: str,
     by_value: bool = False,
 ) -> tuple[list[str], list[str]]:
     """C statements checking that ``lvalue`` has the declared type ``ty``:
     (statements whose failure is an error, statements that may warn).
-    ``by_value``: a ``const`` pointer global, which C may define as a
-    function: only its value is checked."""
+    ``dots``: the depths of the ``[...]`` lengths of ``lvalue`` (``ty`` is
+    then the item type after the deepest).  ``by_value``: a ``const``
+    pointer global, which C may define as a function: only its value is
+    checked."""
     spell, ptr, cls = ty
     decl = _abstract(spell)
-    target = f"{lvalue}[0]" if dots else lvalue
+    target = _item_at(lvalue, dots[-1] + 1) if dots else lvalue
     sa = out.static_assert
     exact: list[str] = []
     loose: list[str] = []
@@ -551,7 +573,11 @@ def _value_checks(
         kind = "a floating-point type" if cls == "float" else "an integer type"
         message = _c_string(f"rcffi: {what}: the cdef gives it {kind}, the C code does not")
         exact.append(f"{sa}({_is_float(target)} == {want}, {message});")
-    if cls == "pointer":
+    if cls == "pointer" and out.cplusplus:
+        # C++ converts no function pointer to 'void *': a template takes
+        # any pointer (and refuses integers).
+        exact.append(f"_rcffi_is_pointer({target});")
+    elif cls == "pointer":
         exact.append(f"{{ const volatile void *p = {target}; (void)p; }}")
         if sa == "_Static_assert" and not by_value:
             loose.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
@@ -677,15 +703,17 @@ def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
         )
         _check_function(out, f"_rcffi_check_{n}", "void", exact, loose)
         out.region(item, start)
-    i = out.values(3)
+    i = out.values(2)
     if by_value:
         out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR({name});", item)
     else:
-        out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&{name});", item)
+        # The address is asked for at each access, as cffi does: the name
+        # may be a macro ('#define v (*get_v())') or thread-local.
+        out.g(f"static void *_rcffi_a_{n}(void) {{ return (void *)&{name}; }}")
+        out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&_rcffi_a_{n});", item)
         out.f(f"    _rcffi_v[{i + 1}] = sizeof({name});", item)
-    if item["dots_length"]:
-        out.f(f"    _rcffi_v[{i + 2}] = sizeof({name}) / sizeof({name}[0]);", item)
-    out.manifest.append(("variable", name, i, item["dots_length"], by_value))
+    lengths = tuple(_fill_lengths(out, name, item["dots_length"], item))
+    out.manifest.append(("variable", name, i, lengths, by_value))
 
 
 def _int_value(out: _Writer, expr: str, item: dict[str, Any]) -> int:
@@ -790,10 +818,10 @@ def _gen_dots_typedef(out: _Writer, item: dict[str, Any]) -> None:
 def _gen_dots_array_typedef(out: _Writer, item: dict[str, Any], n: int) -> None:
     name = item["name"]
     start = out.line
+    dims = item["dots_length"]
     out.w(f"/* typedef {name}[...] ({item['origin']}) */")
-    exact, loose = _value_checks(out, "(*x)", item["item"], True, f"typedef '{name}'")
+    exact, loose = _value_checks(out, "(*x)", item["item"], dims, f"typedef '{name}'")
     _check_function(out, f"_rcffi_check_{n}", f"{name} *x", exact, loose)
     out.region(item, start)
-    i = out.values(1)
-    out.f(f"    _rcffi_v[{i}] = sizeof({name}) / sizeof((*({name} *)0)[0]);", item)
-    out.manifest.append(("dots_array_typedef", name, i))
+    lengths = _fill_lengths(out, f"(*({name} *)0)", dims, item)
+    out.manifest.append(("dots_array_typedef", name, tuple(lengths)))

@@ -57,6 +57,16 @@ pub fn length_key(what: &str, name: &str) -> String {
     format!("{what} {name}")
 }
 
+/// The key of the `[...]` length at array depth `depth` (0 = the
+/// outermost dimension) of the declaration whose key is `key`.
+pub fn length_key_at(key: &str, depth: usize) -> String {
+    if depth == 0 {
+        key.to_owned()
+    } else {
+        format!("{key}#{depth}")
+    }
+}
+
 /// How the generated C checks and measures a value of some type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TypeClass {
@@ -132,8 +142,9 @@ pub struct FieldItem {
     /// `None` when the type has no C spelling (the reason is in `problem`).
     pub ty: Option<Spelled>,
     pub bitsize: Option<usize>,
-    /// Declared with a `[...]` length: `ty` is then the item type.
-    pub dots_length: bool,
+    /// The depths (0 = outermost) of its `[...]` array lengths; when there
+    /// are some, `ty` is the item type after the deepest of them.
+    pub dots_dims: Vec<usize>,
 }
 
 /// Where a `static const` or `#define` constant comes from.
@@ -160,8 +171,9 @@ pub enum ApiItemKind {
     },
     Variable {
         ty: Spelled,
-        /// `T name[...]`: `ty` is the item type.
-        dots_length: bool,
+        /// The depths of its `[...]` lengths (`T name[...][...]`: `[0, 1]`);
+        /// when there are some, `ty` is the item type after the deepest.
+        dots_dims: Vec<usize>,
         /// Declared `const` (`int (*const f)(int)`: C may define it as a
         /// function, so it is read as a value, not through its address).
         is_const: bool,
@@ -201,7 +213,12 @@ pub enum ApiItemKind {
         pointer: bool,
     },
     /// `typedef T t[...];`: the item type.
-    DotsArrayTypedef { item: Spelled },
+    DotsArrayTypedef {
+        /// The item type after the deepest `[...]`.
+        item: Spelled,
+        /// The depths of the `[...]` lengths (`typedef int t[][...]`: `[1]`).
+        dims: Vec<usize>,
+    },
 }
 
 /// A declaration recorded for the code generator.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::apimode::{
     ApiItem, ApiItemKind, ConstSource, FieldItem, LayoutSummary, Spelled, TypeClass, length_key,
+    length_key_at,
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
@@ -64,6 +65,9 @@ pub struct Resolver<'a> {
     /// The key of the `[...]` length being resolved (see
     /// [`Completions::lengths`](super::apimode::Completions)).
     dots_len_key: Option<String>,
+    /// How many array dimensions enclose the one being resolved (0 for the
+    /// outermost): which `[...]` of `int a[...][...]` it is.
+    array_depth: usize,
 }
 
 fn callconv_abi(c: CallConv) -> i32 {
@@ -86,6 +90,7 @@ impl<'a> Resolver<'a> {
             in_cdef: false,
             anon_names: HashMap::new(),
             dots_len_key: None,
+            array_depth: 0,
         }
     }
 
@@ -117,7 +122,11 @@ impl<'a> Resolver<'a> {
                 Ok(intern::pointer(&item))
             }
             TypeExpr::Array { item, len, span } => {
-                let item_ty = self.resolve_type(item)?;
+                let depth = self.array_depth;
+                self.array_depth = depth + 1;
+                let item_ty = self.resolve_type(item);
+                self.array_depth = depth;
+                let item_ty = item_ty?;
                 if matches!(item_ty.kind, Kind::Function(_))
                     && matches!(**item, TypeExpr::Function { .. })
                 {
@@ -373,8 +382,8 @@ impl<'a> Resolver<'a> {
             let mut items = Vec::with_capacity(body.fields.len());
             let mut problem = None;
             for f in &body.fields {
-                let dots = has_dots_length(&f.ty);
-                let texpr = if dots { array_item(&f.ty) } else { &f.ty };
+                let dots = dots_dims(&f.ty);
+                let texpr = strip_arrays(&f.ty, &dots);
                 let resolved = self.resolve_type(texpr).ok();
                 let bitsize = f
                     .bitsize
@@ -423,9 +432,10 @@ impl<'a> Resolver<'a> {
         let mut fields = Vec::with_capacity(body.fields.len());
         let mut items = Vec::with_capacity(body.fields.len());
         for f in &body.fields {
-            let dots = has_dots_length(&f.ty);
+            let dots = dots_dims(&f.ty);
             let fname = f.name.clone().unwrap_or_default();
-            self.dots_len_key = dots.then(|| length_key("field", &format!("{key}.{fname}")));
+            self.dots_len_key =
+                (!dots.is_empty()).then(|| length_key("field", &format!("{key}.{fname}")));
             let fty = self.resolve_type(&f.ty);
             self.dots_len_key = None;
             let fty = fty?;
@@ -467,12 +477,8 @@ impl<'a> Resolver<'a> {
                 }
                 _ => None,
             };
-            let texpr = if dots { array_item(&f.ty) } else { &f.ty };
-            let item_ty = if dots {
-                fty.item().cloned()
-            } else {
-                Some(fty.clone())
-            };
+            let texpr = strip_arrays(&f.ty, &dots);
+            let item_ty = strip_array_types(&fty, &dots);
             items.push(self.field_item(f, texpr, item_ty.as_ref(), dots, bitsize));
             fields.push(FieldDecl {
                 name: fname,
@@ -518,14 +524,14 @@ impl<'a> Resolver<'a> {
         f: &crate::parse::ast::Field,
         texpr: &TypeExpr,
         resolved: Option<&TypeRef>,
-        dots_length: bool,
+        dots_dims: Vec<usize>,
         bitsize: Option<usize>,
     ) -> FieldItem {
         FieldItem {
             name: f.name.clone().unwrap_or_default(),
             ty: self.spelled(texpr, resolved).ok(),
             bitsize,
-            dots_length,
+            dots_dims,
         }
     }
 
@@ -584,7 +590,16 @@ impl<'a> Resolver<'a> {
     /// The length of the `[...]` being resolved, when the compiler gave it.
     fn dots_length(&self) -> Option<usize> {
         let key = self.dots_len_key.as_ref()?;
-        self.decls.completions.lengths.get(key).copied()
+        let key = length_key_at(key, self.array_depth);
+        self.decls.completions.lengths.get(&key).copied()
+    }
+
+    /// Whether the compiler gave the lengths of the `[...]` (at depths
+    /// `dims`) of the declaration whose length key is `key`.
+    fn dots_completed(&self, key: &str, dims: &[usize]) -> bool {
+        let lengths = &self.decls.completions.lengths;
+        dims.iter()
+            .all(|&j| lengths.contains_key(&length_key_at(key, j)))
     }
 
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
@@ -805,22 +820,23 @@ impl<'a> Resolver<'a> {
                 if storage.is_static && is_const {
                     return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
-                if has_dots_length(ty) {
+                let dims = dots_dims(ty);
+                if !dims.is_empty() {
                     // `int a[...];`: the length is the compiler's to tell.
-                    let item = array_item(ty);
+                    let item = strip_arrays(ty, &dims);
                     let resolved = self.resolve_type(item).ok();
                     let spelled = self.spelled(item, resolved.as_ref());
                     let problem = spelled.as_ref().err().cloned();
                     if let Ok(sp) = spelled {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_length: true,
+                            dots_dims: dims.clone(),
                             is_const,
                         };
                         self.record(name, kind, problem, *span);
                     }
                     self.dots_len_key = Some(length_key("var", name));
-                    let completed = self.dots_length().is_some();
+                    let completed = self.dots_completed(&length_key("var", name), &dims);
                     let vty = if completed {
                         Some(self.resolve_type(ty))
                     } else {
@@ -849,7 +865,7 @@ impl<'a> Resolver<'a> {
                     Ok(sp) => {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_length: false,
+                            dots_dims: Vec::new(),
                             is_const,
                         };
                         self.record(name, kind, None, *span);
@@ -857,7 +873,7 @@ impl<'a> Resolver<'a> {
                     Err(why) => {
                         let kind = ApiItemKind::Variable {
                             ty: resolved_spelling(&vty, &self.decls.dots_typedefs),
-                            dots_length: false,
+                            dots_dims: Vec::new(),
                             is_const,
                         };
                         self.record(name, kind, Some(why), *span);
@@ -1050,29 +1066,34 @@ impl<'a> Resolver<'a> {
                 .insert(name.to_owned(), intern::pointer(&inner));
             return Ok(());
         }
-        if let TypeExpr::Array {
-            item,
-            len: ArrayLen::Dots,
-            ..
-        } = ty
-        {
-            // `typedef T t[...];`: the length is the compiler's to tell.
+        let dims = dots_dims(ty);
+        if !dims.is_empty() {
+            // `typedef T t[...];`: the lengths are the compiler's to tell.
+            let item = strip_arrays(ty, &dims);
             let resolved = self.resolve_type(item).ok();
             match self.spelled(item, resolved.as_ref()) {
-                Ok(sp) => self.record(name, ApiItemKind::DotsArrayTypedef { item: sp }, None, span),
+                Ok(sp) => {
+                    let kind = ApiItemKind::DotsArrayTypedef {
+                        item: sp,
+                        dims: dims.clone(),
+                    };
+                    self.record(name, kind, None, span);
+                }
                 Err(why) => {
                     return Err(Located::at(Error::cdef(why), span));
                 }
             }
-            self.dots_len_key = Some(length_key("typedef", name));
-            if self.dots_length().is_none() {
-                self.dots_len_key = None;
+            let key = length_key("typedef", name);
+            if !self.dots_completed(&key, &dims) {
+                // Until then: an open array of the innermost item, whose
+                // size is unknown.
                 let item = self.resolve_type(item)?;
                 self.decls
                     .placeholders
                     .insert(name.to_owned(), intern::array(&item, None));
                 return Ok(());
             }
+            self.dots_len_key = Some(key);
         }
         let t = match ty {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name)),
@@ -1235,11 +1256,48 @@ impl cspell::AnonNames for SpellNames<'_> {
 }
 
 /// The item type of an array type expression (`t` itself otherwise).
-fn array_item(t: &TypeExpr) -> &TypeExpr {
-    match t {
-        TypeExpr::Array { item, .. } => item,
-        _ => t,
+/// The depths (0 = the outermost) of the `[...]` lengths among the array
+/// dimensions `t` starts with: `int a[...][4][...]` gives `[0, 2]`.  A
+/// `[...]` found only behind a pointer (`int (*p)[...]`) counts as depth 0.
+fn dots_dims(t: &TypeExpr) -> Vec<usize> {
+    let mut dims = Vec::new();
+    let mut cur = t;
+    let mut depth = 0;
+    while let TypeExpr::Array { item, len, .. } = cur {
+        if matches!(len, ArrayLen::Dots) {
+            dims.push(depth);
+        }
+        cur = item;
+        depth += 1;
     }
+    if dims.is_empty() && has_dots_length(t) {
+        dims.push(0);
+    }
+    dims
+}
+
+/// `t` without its array dimensions down to the deepest `[...]` of `dims`.
+fn strip_arrays<'t>(t: &'t TypeExpr, dims: &[usize]) -> &'t TypeExpr {
+    let mut cur = t;
+    for _ in 0..dims.last().map_or(0, |d| d + 1) {
+        match cur {
+            TypeExpr::Array { item, .. } => cur = item,
+            _ => break,
+        }
+    }
+    cur
+}
+
+/// The resolved type of [`strip_arrays`].
+fn strip_array_types(t: &TypeRef, dims: &[usize]) -> Option<TypeRef> {
+    let mut cur = t.clone();
+    for _ in 0..dims.last().map_or(0, |d| d + 1) {
+        if !cur.is_array() {
+            break;
+        }
+        cur = cur.item()?.clone();
+    }
+    Some(cur)
 }
 
 /// Size, alignment and the (name, offset, size) of the named,

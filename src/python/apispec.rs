@@ -41,7 +41,7 @@ fn field<'py>(py: Python<'py>, f: &FieldItem) -> PyResult<Bound<'py, PyDict>> {
         None => d.set_item("type", py.None())?,
     }
     d.set_item("bitsize", f.bitsize)?;
-    d.set_item("dots_length", f.dots_length)?;
+    d.set_item("dots_length", f.dots_dims.clone())?;
     Ok(d)
 }
 
@@ -87,12 +87,12 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
         }
         ApiItemKind::Variable {
             ty,
-            dots_length,
+            dots_dims,
             is_const,
         } => {
             d.set_item("kind", "variable")?;
             d.set_item("type", spelled(py, ty)?)?;
-            d.set_item("dots_length", *dots_length)?;
+            d.set_item("dots_length", dots_dims.clone())?;
             d.set_item("is_const", *is_const)?;
         }
         ApiItemKind::Constant {
@@ -160,9 +160,10 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             d.set_item("dots", dots_kind_name(*kind))?;
             d.set_item("pointer", *pointer)?;
         }
-        ApiItemKind::DotsArrayTypedef { item } => {
+        ApiItemKind::DotsArrayTypedef { item, dims } => {
             d.set_item("kind", "dots_array_typedef")?;
             d.set_item("item", spelled(py, item)?)?;
+            d.set_item("dots_length", dims.clone())?;
         }
     }
     Ok(d)
