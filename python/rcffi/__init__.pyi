@@ -3,7 +3,7 @@
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, TypeVar, final
+from typing import IO, Any, TypeVar, final
 
 __all__ = [
     "FFI",
@@ -25,7 +25,7 @@ _cffi_backend: ModuleType
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 class FFIError(Exception): ...
-class CDefError(Exception): ...
+class CDefError(FFIError): ...
 class VerificationError(Exception): ...
 class VerificationMissing(Exception): ...
 class PkgConfigError(Exception): ...
@@ -116,6 +116,7 @@ class FFI:
     CData: type[_CData]
     CType: type[_CType]
     NULL: _CData
+    error: type[FFIError]
     errno: int
     buffer: type[_buffer]
     RTLD_LAZY: int

@@ -510,9 +510,7 @@ def _gen_struct(out: _Writer, item: dict[str, Any], n: int, cplusplus: bool) -> 
             else:
                 out.f(f"    _rcffi_v[{j + 1}] = sizeof((({spell} *)0)->{name});", item)
             names.append(name)
-            for depth, k in _fill_lengths(
-                out, f"(({spell} *)0)->{name}", f["dots_length"], item
-            ):
+            for depth, k in _fill_lengths(out, f"(({spell} *)0)->{name}", f["dots_length"], item):
                 lengths.append((name, depth, k))
         out.manifest.append(("struct", key, first, tuple(names), tuple(lengths)))
 
