@@ -6,6 +6,8 @@ use pyo3::exceptions::{
     PyOSError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError, PyZeroDivisionError,
 };
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::errors::{Error, ErrorKind};
 
@@ -60,6 +62,49 @@ impl From<Error> for PyErr {
             ErrorKind::Verification => VerificationError::new_err(m),
         }
     }
+}
+
+static FFI_TYPE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static FFI_VALUE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `class NAME(FFIError, base)`, made once.
+fn dual_class<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    name: &str,
+    base: Bound<'py, PyType>,
+) -> PyResult<&'py Bound<'py, PyType>> {
+    cell.get_or_try_init(py, || {
+        let bases = PyTuple::new(py, [py.get_type::<FFIError>(), base])?;
+        let ns = PyDict::new(py);
+        ns.set_item("__module__", "rcffi")?;
+        ns.set_item(
+            "__doc__",
+            "An ffi.error that is also the TypeError or ValueError cffi.FFI raises.",
+        )?;
+        let cls = py.get_type::<PyType>().call1((name, bases, ns))?;
+        Ok(cls.cast_into::<PyType>()?.unbind())
+    })
+    .map(|c| c.bind(py))
+}
+
+/// A `TypeError` or `ValueError` about a type given to an `ffi` method
+/// (a bad type string, a type of unknown size), made an `ffi.error` too:
+/// cffi's API-mode `ffi` raises `ffi.error` where `cffi.FFI` raises these,
+/// and rcffi has one `FFI` for both.  Other errors are returned unchanged.
+pub fn as_ffi_error(py: Python<'_>, err: PyErr) -> PyErr {
+    let (cell, name, base) = if err.get_type(py).is(py.get_type::<PyTypeError>()) {
+        (&FFI_TYPE_ERROR, "FFITypeError", py.get_type::<PyTypeError>())
+    } else if err.get_type(py).is(py.get_type::<PyValueError>()) {
+        (&FFI_VALUE_ERROR, "FFIValueError", py.get_type::<PyValueError>())
+    } else {
+        return err;
+    };
+    let made = dual_class(py, cell, name, base).and_then(|cls| {
+        let args = err.value(py).getattr("args")?;
+        Ok(PyErr::from_value(cls.call1(args.cast::<PyTuple>()?)?))
+    });
+    made.unwrap_or(err)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -89,7 +89,10 @@ impl FfiCore {
             Some(t) => t.cast::<PyCType>()?.get().t.clone(),
             None => {
                 let text = s.to_cow()?;
-                let t = self.decls().parse_type(&text)?;
+                let t = self
+                    .decls()
+                    .parse_type(&text)
+                    .map_err(|e| super::errors::as_ffi_error(py, e.into()))?;
                 cache.set_item(s, ctype_obj(py, &t)?)?;
                 t
             }
@@ -262,8 +265,10 @@ impl FfiCore {
         }
         let t = self.resolve(cdecl)?;
         self.verification_missing(&t, false)?;
-        t.size()
-            .ok_or_else(|| PyValueError::new_err(t.unknown_size_message()))
+        t.size().ok_or_else(|| {
+            let e = PyValueError::new_err(t.unknown_size_message());
+            super::errors::as_ffi_error(cdecl.py(), e)
+        })
     }
 
     /// `ffi.alignof(cdecl)`: the alignment in bytes of a type.
