@@ -90,12 +90,16 @@ def _symbol_address(handle: Any, path: str, name: str) -> int:
 def open_library(path: str, flags: int = 0) -> Any:
     """Opens a compiled library: with the backend's ``load_library`` when the
     call layer provides it, else with ctypes."""
+    # As CPython loads extension modules: with sys.getdlopenflags()
+    # (RTLD_NOW by default), so sys.setdlopenflags(RTLD_GLOBAL | ...) lets
+    # later modules see a module's symbols.
+    flags = flags or sys.getdlopenflags()
     load = getattr(_backend, "load_library", None)
     if load is not None:
-        return load(path, flags or (_backend.RTLD_NOW | _backend.RTLD_LOCAL))
+        return load(path, flags)
     import ctypes
 
-    return ctypes.CDLL(path, mode=flags or os.RTLD_NOW | os.RTLD_LOCAL)
+    return ctypes.CDLL(path, mode=flags)
 
 
 def read_table(path: str, flags: int = 0) -> Table:
@@ -347,6 +351,13 @@ class Lib(types.ModuleType):
                     raise FFIError(f"the value of '{name}' is unknown (rebuild the module)")
             d[name] = value
             return value
+        for other in _included_libs(ffi):
+            # As in cffi: the functions, globals and constants of the
+            # modules this one ffi.include()s are reachable through it.
+            try:
+                return getattr(other, name)
+            except AttributeError:
+                pass
         raise AttributeError(
             f"cffi library '{d['_rcffi_module_name']}' has no function, constant "
             f"or global variable named '{name}'"
@@ -415,6 +426,23 @@ class Lib(types.ModuleType):
                 return holder.cdata
             return fn
         raise AttributeError(f"lib has no global named {name!r}")
+
+
+def _included_libs(ffi: Any) -> list[Any]:
+    """The ``lib`` of each API-mode module ``ffi`` includes (those loaded)."""
+    libs = []
+    for op in getattr(ffi, "_api_ops", ()):
+        if op[0] != "include":
+            continue
+        other = op[1]
+        if isinstance(other, str):
+            module = sys.modules.get(other)
+            lib = getattr(module, "lib", None)
+        else:
+            lib = next((x for x in reversed(other._libraries) if isinstance(x, Lib)), None)
+        if lib is not None:
+            libs.append(lib)
+    return libs
 
 
 class _FFIGlobSupport:

@@ -174,9 +174,62 @@ def _strict(options: Options | None) -> bool:
     return "-Werror" in words
 
 
+def _opaque_by_value(ffi: Any, ty: tuple[str, str, str] | None) -> str | None:
+    """The name of the opaque struct or union (declared without fields, or
+    only named) that a cdef type needs by value, if any: ``struct b`` for
+    ``struct b x`` and ``struct b x[2]``, not for ``struct b *x``."""
+    if ty is None or ty[2] not in ("struct", "array"):
+        return None
+    base = ty[0].split("@", 1)[0].strip()
+    if base.endswith("*") or "(" in base:
+        return None
+    try:
+        t = ffi.typeof(base)
+    except Exception:  # noqa: BLE001 - not a type string rcffi reads: nothing to say
+        return None
+    if t.kind not in ("struct", "union"):
+        return None
+    try:
+        ffi.sizeof(t)
+    except VerificationMissing:
+        return None  # declared with '...': the compiler completes it
+    except (ValueError, TypeError):
+        return t.cname
+    return None
+
+
+def check_opaque_types(ffi: Any, spec: list[dict[str, Any]]) -> None:
+    """Refuses, before compiling (as cffi does), struct fields and function
+    results or arguments that are opaque structs by value: the C compiler
+    would only say that a type is incomplete."""
+    for item in spec:
+        if item["kind"] == "struct" and not item["partial"]:
+            for f in item["fields"]:
+                if _opaque_by_value(ffi, f["type"]):
+                    short = item["key"].split(" ", 1)[-1]
+                    raise TypeError(
+                        f"{item['key']}: field '{short}.{f['name']}' is of an opaque type "
+                        "(not declared in cdef())"
+                    )
+        elif item["kind"] == "function":
+            opaque = _opaque_by_value(ffi, item["result"])
+            if opaque:
+                raise TypeError(
+                    f"function {item['name']}: '{opaque}' is used as result type, but is opaque"
+                )
+            for param in item["params"]:
+                opaque = _opaque_by_value(ffi, param)
+                if opaque:
+                    raise TypeError(
+                        f"function {item['name']}: '{opaque}' is used as argument type, but "
+                        "is opaque"
+                    )
+
+
 def _generate(
     ffi: Any, module_name: str, source: str, source_extension: str, options: Options | None = None
 ) -> Any:
+    check_opaque_types(ffi, ffi._api_spec())
     return recompiler.generate(
         ffi._api_spec(),
         module_name,

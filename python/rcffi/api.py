@@ -390,10 +390,17 @@ def _def_extern(
     error: Any = None,
     onerror: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
+
     def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"def_extern(name=...) must be a string, not {type(name).__name__}")
         if not callable(fn):
             raise TypeError("def_extern() must decorate a callable")
         key = fn.__name__ if name is None else name
+        if not isinstance(key, str):
+            raise TypeError(
+                f"def_extern(): the function's __name__ is not a string ({key!r}): give name=..."
+            )
         if key not in slots:
             raise FFIError(
                 f"ffi.def_extern('{key}'): no 'extern \"Python\"' function with this name"

@@ -100,6 +100,9 @@ class Options:
                     opts.define_macros = macros
                 elif key in ("export_symbols", "swig_opts"):
                     continue
+                elif key == "sources":
+                    # 'dir/../x.c' must work even when 'dir' does not exist.
+                    opts.sources = [os.path.normpath(os.fsdecode(x)) for x in items]
                 else:
                     setattr(opts, key, [os.fsdecode(x) for x in items])
             elif key in _OTHER_KEYWORDS:

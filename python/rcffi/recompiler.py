@@ -345,6 +345,7 @@ def generate(
     out = _Writer()
     out.static_assert = "static_assert" if cplusplus else "_Static_assert"
     out.cplusplus = cplusplus
+    _check_enumerators(spec)
     for n, item in enumerate(spec):
         kind = item["kind"]
         if kind == "struct":
@@ -406,6 +407,14 @@ def generate(
         _PRAGMAS_QUIET.rstrip(),
         "#define _RCFFI_U64(x) ((unsigned long long)(x))",
         "#define _RCFFI_ADDR(x) ((unsigned long long)(uintptr_t)(x))",
+        "#if defined(__cplusplus)",
+        "#  define _RCFFI_TLS thread_local",
+        "#elif defined(_MSC_VER)",
+        "#  define _RCFFI_TLS __declspec(thread)",
+        "#else",
+        "#  define _RCFFI_TLS _Thread_local",
+        "#endif",
+        "#define _RCFFI_ALIGNED long double ld; long long ll; void *p; double d",
         f"static unsigned long long _rcffi_v[{count}];",
         "static void _rcffi_extern_missing(const char *name) {",
         '    fprintf(stderr, "extern \\"Python\\": function %s() called, but no code was '
@@ -438,6 +447,22 @@ def generate(
         glue_line=(head + user).count("\n") + 1,
         regions=out.regions({"checks": checks_line, "glue": glue_line}),
     )
+
+
+def _check_enumerators(spec: list[dict[str, Any]]) -> None:
+    """An enumerator of an enum declared with '...' is a constant whose
+    value only C knows: it must not be declared twice (as in cffi)."""
+    seen: dict[str, str] = {}
+    for item in spec:
+        if item["kind"] != "enum":
+            continue
+        for name, _value in item["items"]:
+            first = seen.setdefault(name, item["key"])
+            if first != item["key"] and item["partial"]:
+                raise VerificationError(
+                    f"duplicate declaration of constant '{name}' ({first} and "
+                    f"{item['key']}, declared with '...' on {item['origin']})"
+                )
 
 
 def _assert(out: _Writer, cond: str, message: str) -> None:
@@ -554,8 +579,8 @@ def _value_checks(
     (statements whose failure is an error, statements that may warn).
     ``dots``: the depths of the ``[...]`` lengths of ``lvalue`` (``ty`` is
     then the item type after the deepest).  ``by_value``: a ``const``
-    pointer global, which C may define as a function: only its value is
-    checked."""
+    global, which C may define as a function or a macro: only its value is
+    checked, never its address."""
     spell, ptr, cls = ty
     decl = _abstract(spell)
     target = _item_at(lvalue, dots[-1] + 1) if dots else lvalue
@@ -579,9 +604,11 @@ def _value_checks(
         exact.append(f"{{ const volatile void *p = {target}; (void)p; }}")
         if sa == "_Static_assert" and not by_value:
             loose.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
+    elif cls == "struct" and by_value:
+        exact.append(f"{{ {_decl(spell, 'v')} = {target}; (void)v; }}")
     elif cls == "struct":
         exact.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
-    elif cls in ("int", "float", "array") and sa == "_Static_assert":
+    elif cls in ("int", "float", "array") and sa == "_Static_assert" and not by_value:
         loose.append(f"{{ {_decl(ptr, 'p')} = &{target}; (void)p; }}")
     return exact, loose
 
@@ -688,7 +715,11 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
 def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
     name = item["name"]
     start = out.line
-    by_value = item["is_const"] and item["type"][2] == "pointer"
+    cls = item["type"][2]
+    by_value = item["is_const"] and cls == "pointer"
+    # A constant (declared 'const'): read by value, through a copy, as C
+    # may define it as a macro ('#define K ((T)42)').
+    copied = item["is_const"] and cls not in ("pointer", "array") and not item["dots_length"]
     if not item["problem"]:
         out.w(f"/* global {name} ({item['origin']}) */")
         exact, loose = _value_checks(
@@ -697,13 +728,26 @@ def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
             item["type"],
             item["dots_length"],
             f"global variable '{name}'",
-            by_value=by_value,
+            by_value=by_value or copied,
         )
         _check_function(out, f"_rcffi_check_{n}", "void", exact, loose)
         out.region(item, start)
     i = out.values(2)
     if by_value:
         out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR({name});", item)
+    elif copied:
+        out.g(
+            f"static void *_rcffi_a_{n}(void) {{",
+            "    static _RCFFI_TLS union {",
+            f"        _RCFFI_ALIGNED; unsigned char b[sizeof({name})];",
+            "    } c;",
+            f"    {_decl(item['type'][0], 'v')} = {name};",
+            "    memcpy(c.b, &v, sizeof(v));",
+            "    return c.b;",
+            "}",
+        )
+        out.f(f"    _rcffi_v[{i}] = _RCFFI_ADDR(&_rcffi_a_{n});", item)
+        out.f(f"    _rcffi_v[{i + 1}] = sizeof({name});", item)
     else:
         # The address is asked for at each access, as cffi does: the name
         # may be a macro ('#define v (*get_v())') or thread-local.

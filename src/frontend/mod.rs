@@ -69,6 +69,9 @@ pub struct Declarations {
     pub partial_enums: HashSet<String>,
     /// Typedefs of function types (not pointers): `typedef int f_t(int);`.
     pub raw_function_typedefs: HashSet<String>,
+    /// Typedefs of `const` types (`typedef const int c_t;`): a global
+    /// declared with one is a constant, as with `const` written out.
+    pub const_typedefs: HashSet<String>,
     /// Globals whose type only API mode can complete (`int a[...];`).
     pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
@@ -237,7 +240,23 @@ impl Declarations {
         self.api_only.extend(other.api_only.iter().cloned());
         self.raw_function_typedefs
             .extend(other.raw_function_typedefs.iter().cloned());
+        self.const_typedefs
+            .extend(other.const_typedefs.iter().cloned());
         Ok(())
+    }
+
+    /// Whether `t` is `const` at its top level, written out or through a
+    /// typedef (cffi's rule for global constants).
+    pub fn is_const(&self, t: &parse::ast::TypeExpr) -> bool {
+        use parse::ast::{BaseType, TypeExpr};
+        match t {
+            TypeExpr::Base { quals, base, .. } => {
+                quals.is_const
+                    || matches!(base, BaseType::Named(n) if self.const_typedefs.contains(n))
+            }
+            TypeExpr::Pointer { quals, .. } => quals.is_const,
+            _ => false,
+        }
     }
 
     /// Whether `t` names a function type through a typedef.

@@ -166,13 +166,18 @@ impl<'a> Resolver<'a> {
                     }
                 };
                 if item_ty.size().is_none() {
-                    return Err(Located::at(
-                        Error::value(format!(
-                            "array of '{}': the item type has no known size",
-                            item_ty.cname()
-                        )),
-                        *span,
-                    ));
+                    let message = format!(
+                        "array of '{}': the item type has no known size",
+                        item_ty.cname()
+                    );
+                    // A bad declaration in a cdef; a ValueError (as cffi's
+                    // backend raises) in a type string.
+                    let error = if self.in_cdef {
+                        Error::cdef(message)
+                    } else {
+                        Error::value(message)
+                    };
+                    return Err(Located::at(error, *span));
                 }
                 Ok(intern::array(&item_ty, n))
             }
@@ -811,12 +816,7 @@ impl<'a> Resolver<'a> {
                 init,
                 span,
             } => {
-                let is_const = match ty {
-                    TypeExpr::Base { quals, .. } | TypeExpr::Pointer { quals, .. } => {
-                        quals.is_const
-                    }
-                    _ => false,
-                };
+                let is_const = self.decls.is_const(ty);
                 if storage.is_static && is_const {
                     return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
@@ -1131,6 +1131,11 @@ impl<'a> Resolver<'a> {
             self.decls.raw_function_typedefs.insert(name.to_owned());
         } else {
             self.decls.raw_function_typedefs.remove(name);
+        }
+        if self.decls.is_const(ty) {
+            self.decls.const_typedefs.insert(name.to_owned());
+        } else {
+            self.decls.const_typedefs.remove(name);
         }
         if let Some(old) = self.decls.typedefs.get(name)
             && !Arc::ptr_eq(old, &t)

@@ -94,9 +94,17 @@ fn dual_class<'py>(
 /// and rcffi has one `FFI` for both.  Other errors are returned unchanged.
 pub fn as_ffi_error(py: Python<'_>, err: PyErr) -> PyErr {
     let (cell, name, base) = if err.get_type(py).is(py.get_type::<PyTypeError>()) {
-        (&FFI_TYPE_ERROR, "FFITypeError", py.get_type::<PyTypeError>())
+        (
+            &FFI_TYPE_ERROR,
+            "FFITypeError",
+            py.get_type::<PyTypeError>(),
+        )
     } else if err.get_type(py).is(py.get_type::<PyValueError>()) {
-        (&FFI_VALUE_ERROR, "FFIValueError", py.get_type::<PyValueError>())
+        (
+            &FFI_VALUE_ERROR,
+            "FFIValueError",
+            py.get_type::<PyValueError>(),
+        )
     } else {
         return err;
     };

@@ -342,6 +342,7 @@ impl FfiCore {
         source: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, CData>> {
         let t = self.resolve(cdecl)?;
+        self.verification_missing(&t, false)?;
         backend::cast_to(py, &t, source)
     }
 
