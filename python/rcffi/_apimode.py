@@ -323,7 +323,15 @@ class Lib(types.ModuleType):
                     f"cannot call '{name}': it is a variadic function-like macro, which has "
                     "no address (declare a wrapper function in set_source())"
                 )
-            fn = _function(ffi, funcs[name], addr, _stub, name, facts.completions["structs"])
+            fn = _function(
+                ffi,
+                funcs[name],
+                addr,
+                _stub,
+                name,
+                facts.completions["structs"],
+                d["_rcffi_module_name"],
+            )
             d[name] = fn
             return fn
         if name in externs:
@@ -463,16 +471,22 @@ _register_backend_names()
 
 
 def _function(
-    ffi: Any, fntype: Any, addr: int, stub: int, name: str, measured: dict[str, Any]
+    ffi: Any,
+    fntype: Any,
+    addr: int,
+    stub: int,
+    name: str,
+    measured: dict[str, Any],
+    module_name: str,
 ) -> Any:
     """The object ``lib.NAME`` gives for a function: a function-pointer
     cdata on the declared-signature wrapper.  When the call layer offers
-    ``_cffi_backend._api_function(fntype, address, stub, name)``, it gets
+    ``_cffi_backend._api_function(fntype, address, stub, name, module)``, it gets
     the direct-call stub (``void stub(void **args, void *result)``) too,
     to call without libffi."""
     make = getattr(_backend, "_api_function", None)
     if make is not None and stub:
-        return make(fntype, addr, stub, name)
+        return make(fntype, addr, stub, name, module_name)
     fn = ffi.cast(fntype, addr)
     types = (*fntype.args, fntype.result)
     if stub and any(_needs_stub(t, measured) for t in types):

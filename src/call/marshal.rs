@@ -114,7 +114,12 @@ pub fn call_function<'py, A: ArgList<'py> + ?Sized>(
         TypePlan::Fixed(plan) => {
             if nargs != plan.args.len() {
                 return Err(PyTypeError::new_err(match callee.name {
-                    Some(n) => format!("{n}() expects {} arguments, got {nargs}", plan.args.len()),
+                    // A function of a lib: the wording of a builtin, as cffi's.
+                    Some(n) => match plan.args.len() {
+                        0 => format!("{n}() takes no arguments ({nargs} given)"),
+                        1 => format!("{n}() takes exactly one argument ({nargs} given)"),
+                        k => format!("{n}() takes exactly {k} arguments ({nargs} given)"),
+                    },
                     None => format!(
                         "'{}' expects {} arguments, got {nargs}",
                         fty.cname(),

@@ -79,8 +79,6 @@ fn declaration(fty: &TypeRef, name: &str) -> String {
     let mut args: Vec<&str> = f.args.iter().map(|a| a.cname()).collect();
     if f.ellipsis {
         args.push("...");
-    } else if args.is_empty() {
-        args.push("void");
     }
     let prefix = f.result.name_with("");
     let sep = if prefix.ends_with('*') { "" } else { " " };
@@ -90,13 +88,14 @@ fn declaration(fty: &TypeRef, name: &str) -> String {
 
 /// `lib.name`: a builtin calling the function-pointer cdata `cdata`
 /// (through `plan`, or the plan of its type).  `origin` names where it
-/// comes from, for `__doc__`.
+/// comes from, for `__doc__`; `module` is its `__module__`.
 pub fn make<'py>(
     cdata: &Bound<'py, CData>,
     name: &str,
     origin: &str,
     plan: Option<Arc<CallPlan>>,
     library: Option<&CLibrary>,
+    module: Option<&Bound<'py, PyString>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = cdata.py();
     let me = cdata.get();
@@ -149,13 +148,14 @@ pub fn make<'py>(
     let def_ptr = &*holder.get().def.def as *const ffi::PyMethodDef as *mut ffi::PyMethodDef;
     // SAFETY: `def_ptr` points to a method definition owned by `holder`,
     // which the new function object keeps alive (it holds a reference to
-    // its `self`); the strings it points to live as long.  The result is
-    // a new reference or NULL with an exception set.
+    // its `self`); the strings it points to live as long.  `module` is
+    // borrowed (the function takes its own reference).  The result is a new
+    // reference or NULL with an exception set.
     unsafe {
         let f = ffi::PyCMethod_New(
             def_ptr,
             holder.as_ptr(),
-            std::ptr::null_mut(),
+            module.map_or(std::ptr::null_mut(), |m| m.as_ptr()),
             std::ptr::null_mut(),
         );
         Bound::from_owned_ptr_or_err(py, f)
@@ -309,20 +309,23 @@ fn _rcffi_function<'py>(
         origin.unwrap_or("a library"),
         plan,
         library.map(|l| l.get()),
+        None,
     )
 }
 
-/// `_api_function(fntype, address, stub, name)`: `lib.name` of an
-/// API-mode module, for the function of type `fntype` at `address` whose
-/// compiled argument stub is at `stub` (0: none).  Calls take the direct
-/// register path when the signature allows it, else the stub, else
-/// libffi.
+/// `_api_function(fntype, address, stub, name, module=None)`: `lib.name`
+/// of the API-mode module `module`, for the function of type `fntype` at
+/// `address` whose compiled argument stub is at `stub` (0: none).  Calls
+/// take the direct register path when the signature allows it, else the
+/// stub, else libffi.
 #[pyfunction]
+#[pyo3(signature = (fntype, address, stub, name, module=None))]
 fn _api_function<'py>(
     fntype: &Bound<'py, crate::python::ctype::PyCType>,
     address: usize,
     stub: usize,
     name: &Bound<'py, PyString>,
+    module: Option<&Bound<'py, PyString>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = fntype.py();
     let fty = fntype.get().t.clone();
@@ -346,7 +349,11 @@ fn _api_function<'py>(
         Some(Arc::new(crate::call::plan::stub_plan(&fty, f)?))
     };
     let cdata = marshal::borrowed_cdata(py, &fty, address as *mut u8)?;
-    make(&cdata, &name.to_cow()?, "API mode", plan, None)
+    let origin = match module {
+        Some(m) => format!("{}.lib", m.to_cow()?),
+        None => "API mode".to_owned(),
+    };
+    make(&cdata, &name.to_cow()?, &origin, plan, None, module)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
