@@ -340,11 +340,18 @@ class Lib(types.ModuleType):
             d[name] = fn
             return fn
         if name in variables:
-            ctype, _const = variables[name]
+            ctype, const = variables[name]
             if name in facts.value_variables:
                 value = ffi.cast(ctype, facts.value_variables[name])
                 d[name] = value
                 return value
+            if _is_opaque(ffi, ctype):
+                if const:
+                    raise FFIError(
+                        f"constant '{name}' is of type '{ctype.cname}', whose size is not known"
+                    )
+                # As in cffi: only its address can be taken.
+                raise TypeError(f"cdata '{ctype.cname}' is opaque")
             addr = self._rcffi_address(name)
             if ctype.kind == "array" and ctype.length is None:
                 # `extern int a[];`: a pointer to its first item.
@@ -392,6 +399,8 @@ class Lib(types.ModuleType):
             ctype, const = variables[name]
             if const:
                 raise AttributeError(f"cannot write to the constant global variable {name!r}")
+            if _is_opaque(ffi, ctype):
+                raise TypeError(f"'{ctype.cname}' is opaque")
             addr = self._rcffi_address(name)
             if ctype.kind == "array":
                 target = ffi.cast(ffi.getctype(ctype, "*"), addr)[0]
@@ -434,6 +443,17 @@ class Lib(types.ModuleType):
                 return holder.cdata
             return fn
         raise AttributeError(f"lib has no global named {name!r}")
+
+
+def _is_opaque(ffi: Any, ctype: Any) -> bool:
+    """Whether values of ``ctype`` (a struct or union) have no known size."""
+    if ctype.kind not in ("struct", "union"):
+        return False
+    try:
+        ffi.sizeof(ctype)
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 def _included_libs(ffi: Any) -> list[Any]:

@@ -127,9 +127,12 @@ class _RuntimeFFI(_NativeFFI):
             if alloc is None:
                 if should_clear_after_alloc:
                     return self.new(cdecl, init)
-                size = self._alloc_size(cdecl, init)
-                raw = self.new("char[]", size)
-                return self._new_custom(cdecl, init, raw, None, False)
+                # Memory that is not cleared: C's malloc, freed by C's free.
+                libc = _libc()
+                raw = libc.malloc(self._alloc_size(cdecl, init) or 1)
+                if raw == self.NULL:
+                    raise MemoryError("malloc() failed")
+                return self._new_custom(cdecl, init, raw, libc.free, False)
             raw = alloc(self._alloc_size(cdecl, init))
             return self._new_custom(cdecl, init, raw, free, should_clear_after_alloc)
 
@@ -419,6 +422,18 @@ def _def_extern(
         return fn
 
     return attach
+
+
+_LIBC: list[Any] = []
+
+
+def _libc() -> Any:
+    """C's ``malloc`` and ``free`` (through a private FFI, made once)."""
+    if not _LIBC:
+        ffi = FFI()
+        ffi.cdef("void *malloc(size_t); void free(void *);")
+        _LIBC.append(ffi.dlopen(None))
+    return _LIBC[0]
 
 
 def _array_length(init: Any) -> int:
