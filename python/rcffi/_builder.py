@@ -174,10 +174,11 @@ def _strict(options: Options | None) -> bool:
     return "-Werror" in words
 
 
-def _opaque_by_value(ffi: Any, ty: tuple[str, str, str] | None) -> str | None:
-    """The name of the opaque struct or union (declared without fields, or
-    only named) that a cdef type needs by value, if any: ``struct b`` for
-    ``struct b x`` and ``struct b x[2]``, not for ``struct b *x``."""
+def _opaque_by_value(ffi: Any, ty: tuple[str, str, str] | None, declared: set[str]) -> str | None:
+    """The name of the opaque struct or union (only named, or declared
+    without fields, or ``typedef ... t``) that a cdef type needs by value,
+    if any: ``struct b`` for ``struct b x`` and ``struct b x[2]``, not for
+    ``struct b *x``.  ``declared``: the structs the cdef gives fields."""
     if ty is None or ty[2] not in ("struct", "array"):
         return None
     base = ty[0].split("@", 1)[0].strip()
@@ -187,38 +188,37 @@ def _opaque_by_value(ffi: Any, ty: tuple[str, str, str] | None) -> str | None:
         t = ffi.typeof(base)
     except Exception:  # noqa: BLE001 - not a type string rcffi reads: nothing to say
         return None
-    if t.kind not in ("struct", "union"):
+    if t.kind not in ("struct", "union") or t.cname in declared:
         return None
     try:
         ffi.sizeof(t)
-    except VerificationMissing:
-        return None  # declared with '...': the compiler completes it
     except (ValueError, TypeError):
         return t.cname
-    return None
+    return None  # complete (e.g. from an ffi.include()d FFI)
 
 
 def check_opaque_types(ffi: Any, spec: list[dict[str, Any]]) -> None:
     """Refuses, before compiling (as cffi does), struct fields and function
     results or arguments that are opaque structs by value: the C compiler
     would only say that a type is incomplete."""
+    declared = {item["key"] for item in spec if item["kind"] == "struct"}
     for item in spec:
         if item["kind"] == "struct" and not item["partial"]:
             for f in item["fields"]:
-                if _opaque_by_value(ffi, f["type"]):
+                if _opaque_by_value(ffi, f["type"], declared):
                     short = item["key"].split(" ", 1)[-1]
                     raise TypeError(
                         f"{item['key']}: field '{short}.{f['name']}' is of an opaque type "
                         "(not declared in cdef())"
                     )
         elif item["kind"] == "function":
-            opaque = _opaque_by_value(ffi, item["result"])
+            opaque = _opaque_by_value(ffi, item["result"], declared)
             if opaque:
                 raise TypeError(
                     f"function {item['name']}: '{opaque}' is used as result type, but is opaque"
                 )
             for param in item["params"]:
-                opaque = _opaque_by_value(ffi, param)
+                opaque = _opaque_by_value(ffi, param, declared)
                 if opaque:
                     raise TypeError(
                         f"function {item['name']}: '{opaque}' is used as argument type, but "

@@ -72,6 +72,9 @@ pub struct Declarations {
     /// Typedefs of `const` types (`typedef const int c_t;`): a global
     /// declared with one is a constant, as with `const` written out.
     pub const_typedefs: HashSet<String>,
+    /// Structs and unions that came opaque from an `ffi.include()`: their
+    /// type is the included FFI's, which a body here must not complete.
+    pub included_opaque: HashSet<String>,
     /// Globals whose type only API mode can complete (`int a[...];`).
     pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
@@ -215,7 +218,12 @@ impl Declarations {
             }
         }
         for (k, t) in &other.tags {
-            self.tags.entry(k.clone()).or_insert_with(|| t.clone());
+            if !self.tags.contains_key(k) {
+                self.tags.insert(k.clone(), t.clone());
+                if t.is_opaque() && t.is_struct() {
+                    self.included_opaque.insert(k.clone());
+                }
+            }
         }
         for (k, v) in &other.dots_typedefs {
             self.dots_typedefs.entry(k.clone()).or_insert(*v);

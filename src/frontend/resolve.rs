@@ -331,6 +331,24 @@ impl<'a> Resolver<'a> {
             Some(name) => {
                 let key = Self::tag_key(def.kind, name);
                 match self.decls.tags.get(&key) {
+                    Some(t)
+                        if def.body.is_some()
+                            && t.is_opaque()
+                            && self.decls.included_opaque.contains(&key) =>
+                    {
+                        return Err(Located::at(
+                            Error::new(
+                                ErrorKind::NotImplemented,
+                                format!(
+                                    "'{key}' is opaque in the ffi.include(), but no longer in \
+                                     the ffi doing the include (workaround: don't use \
+                                     ffi.include() but duplicate the declarations of everything \
+                                     using {key})"
+                                ),
+                            ),
+                            def.span,
+                        ));
+                    }
                     Some(t) if def.body.is_none() || t.is_opaque() => t.clone(),
                     Some(_) if !self.opts.override_ => {
                         return Err(Located::at(
