@@ -672,6 +672,15 @@ fn cast_scalar(
             Some(q) => {
                 let addr = c.ptr()?;
                 match q.family {
+                    PrimFamily::LongDouble if p.family == PrimFamily::Bool && q.size >= 10 => {
+                        // Tested on the x87 bits: a value too small for a
+                        // double is still true.
+                        let mut b = [0u8; 10];
+                        // SAFETY: a long double cdata holds 16 bytes.
+                        unsafe { raw::copy(b.as_mut_ptr(), addr, 10) };
+                        let nonzero = b[..8].iter().any(|&x| x != 0) || (b[8] | (b[9] & 0x7f)) != 0;
+                        Num::I(i128::from(nonzero))
+                    }
                     PrimFamily::Float | PrimFamily::LongDouble => {
                         // SAFETY: a primitive cdata holds a value of its type.
                         Num::F(unsafe { convert::read_primitive_f64(q, addr) })

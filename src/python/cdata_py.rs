@@ -14,7 +14,7 @@ use pyo3::exceptions::{
     PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt, PySlice, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PySlice, PyString, PyType};
 
 use crate::memory::cdata::{CData, Owner};
 use crate::memory::object::CDataClass;
@@ -242,8 +242,18 @@ impl CData {
                 .is_some_and(|p| p.family == PrimFamily::LongDouble)
             {
                 let addr = me.ptr()?;
+                let size = me.ty.size().unwrap_or(16);
+                if size >= 10 {
+                    let mut b = [0u8; 10];
+                    // SAFETY: a long double cdata holds 16 bytes, 10 of them
+                    // the x87 value.
+                    unsafe { raw::copy(b.as_mut_ptr(), addr, 10) };
+                    if let Some(text) = format_x87_beyond_double(slf.py(), &b)? {
+                        return Ok(text);
+                    }
+                }
                 // SAFETY: a long double cdata holds a long double.
-                let f = unsafe { raw::read_long_double(addr, me.ty.size().unwrap_or(16)) };
+                let f = unsafe { raw::read_long_double(addr, size) };
                 return Ok(format_e(f));
             }
             if let Some(v) = CData::py_value(slf)? {
@@ -260,6 +270,44 @@ impl CData {
             format!("{p:#x?}")
         })
     }
+}
+
+/// `%LE` of an x87 `long double` whose exponent is beyond the range of
+/// `double` (where [`format_e`] of its `double` would print 0 or INF):
+/// formatted exactly with Python's `decimal`.  `None` for the others.
+fn format_x87_beyond_double(py: Python<'_>, b: &[u8; 10]) -> PyResult<Option<String>> {
+    let mant = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let se = u16::from_le_bytes([b[8], b[9]]);
+    let exp = i64::from(se & 0x7fff);
+    if exp == 0x7fff || mant == 0 || (-1022..=1023).contains(&(exp - 16383)) {
+        return Ok(None);
+    }
+    // value = mant * 2^(exp - 16383 - 63), with enough digits for "%.6E".
+    let decimal = py.import("decimal")?;
+    let ctx = decimal
+        .getattr("Context")?
+        .call((), Some(&[("prec", 40)].into_py_dict(py)?))?;
+    let two = decimal.getattr("Decimal")?.call1((2,))?;
+    let scale = ctx.call_method1("power", (two, exp - 16383 - 63))?;
+    let mut v = ctx.call_method1("multiply", (mant, scale))?;
+    if se & 0x8000 != 0 {
+        v = v.neg()?;
+    }
+    let s: String = py
+        .import("builtins")?
+        .getattr("format")?
+        .call1((v, ".6E"))?
+        .extract()?;
+    Ok(Some(match s.split_once('E') {
+        Some((m, e)) => {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', e.trim_start_matches('+')),
+            };
+            format!("{m}E{sign}{digits:0>2}")
+        }
+        None => s,
+    }))
 }
 
 /// C's `%LE` format: `1.500000E+00`.
