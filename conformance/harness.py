@@ -84,6 +84,7 @@ class Report:
 
     collected: list[str] | None = None
     selected: list[str] | None = None
+    started: list[str] = field(default_factory=list)
     results: dict[str, Result] = field(default_factory=dict)
     finished: bool = False
     exitstatus: int | None = None
@@ -298,9 +299,9 @@ def parse_report(text: str) -> Report:
     """Parse a report file; a truncated last line (crashed writer) is ignored.
 
     Events: ``collected`` (ids: all node ids before deselection), ``selected`` (ids of the
-    tests to run, after ``-k`` and deselection), ``result`` (id, outcome,
-    message), ``collect_error`` (id, message) and ``finish`` (exitstatus). Ids are converted
-    to short test ids.
+    tests to run, after ``-k`` and deselection), ``start`` (id: a test begins), ``result``
+    (id, outcome, message), ``collect_error`` (id, message) and ``finish`` (exitstatus). Ids
+    are converted to short test ids.
     """
     report = Report()
     for line in text.splitlines():
@@ -311,6 +312,8 @@ def parse_report(text: str) -> Report:
         kind = event.get("event")
         if kind in ("collected", "selected"):
             setattr(report, kind, [short_id(i) for i in event["ids"]])
+        elif kind == "start":
+            report.started.append(short_id(event["id"]))
         elif kind in ("result", "collect_error"):
             test_id = short_id(event["id"])
             outcome = event.get("outcome", FAILED)
@@ -319,6 +322,30 @@ def parse_report(text: str) -> Report:
             report.finished = True
             report.exitstatus = event.get("exitstatus")
     return report
+
+
+def crashed_test(report: Report) -> str | None:
+    """The test that was running when the pytest process died: the last one started without a
+    result (None if the process died between tests)."""
+    if report.started and report.started[-1] not in report.results:
+        return report.started[-1]
+    return None
+
+
+def crash_result(
+    suite: str, how: str, crashed: str | None, expected: dict[str, Entry]
+) -> Result | None:
+    """The failure that stands for the death of a suite's pytest process (``how``: "signal
+    11"), counted besides the results of the re-run; None when the test that died is listed
+    as an expected failure (a listed test that crashes counts as xfailed).
+
+    >>> crash_result("cffi1", "signal 11", "t.py::a", {}).message
+    'pytest died (signal 11) while running t.py::a'
+    """
+    if crashed is not None and crashed in expected:
+        return None
+    where = f"while running {crashed}" if crashed else "between two tests"
+    return Result(suite, FAILED, f"pytest died ({how}) {where}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -241,6 +241,11 @@ def _phase(report: pytest.TestReport) -> dict:
     }
 
 
+def pytest_runtest_logstart(nodeid: str) -> None:
+    """Record that a test begins: if the process dies now, the report tells which test."""
+    _STATE.write("start", id=nodeid)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Accumulate the phase reports of the running test."""
     _STATE.phases.setdefault(report.nodeid, []).append(_phase(report))

@@ -272,8 +272,14 @@ def describe_exit(code: int) -> str:
     return f"signal {-code}" if code < 0 else f"exit status {code}"
 
 
-def run_suite(suite: Suite, root: Path, args: argparse.Namespace) -> SuiteOutcome:
-    """Run a suite; if pytest dies, re-run the tests without a result one process each."""
+def run_suite(
+    suite: Suite,
+    root: Path,
+    args: argparse.Namespace,
+    expected: dict[str, harness.Entry] | None = None,
+) -> SuiteOutcome:
+    """Run a suite; if pytest dies, count the death as a failure (unless the test that died is
+    an expected failure) and re-run the tests without a result one process each."""
     outcome = SuiteOutcome(suite)
     report = WORK / f"{suite.name}.report.jsonl"
     print(f"===== conformance suite {suite.name} (backend {args.backend}) =====", flush=True)
@@ -296,7 +302,12 @@ def run_suite(suite: Suite, root: Path, args: argparse.Namespace) -> SuiteOutcom
             suite.name, harness.FAILED, f"pytest died during collection ({describe_exit(code)})"
         )
         return outcome
+    crash = harness.crash_result(
+        suite.name, describe_exit(code), harness.crashed_test(rep), expected or {}
+    )
     rerun_remaining(suite, root, args, outcome, code)
+    if crash is not None:
+        outcome.results[crash.test_id] = crash
     return outcome
 
 
@@ -434,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     outcomes = []
     for suite in suites:
-        outcome = run_suite(suite, root, args)
+        outcome = run_suite(suite, root, args, entries)
         outcome.stale = harness.stale_entries(entries, outcome.collected, suite.file_names)
         outcome.stale_not_run = harness.stale_entries(not_run, outcome.collected, suite.file_names)
         outcome.not_run = len(harness.not_run_ids(not_run, outcome.collected))

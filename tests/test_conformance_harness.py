@@ -192,6 +192,25 @@ def test_format_summary():
     )
 
 
+def test_not_run_tests_are_counted_apart():
+    total = harness.Counts(1, 0, 0, 0, 3) + harness.Counts(1, 0, 0, 0, 2)
+    assert harness.format_summary("cffi1", total) == (
+        "cffi1: 2 passed, 0 failed, 0 xfailed, 0 skipped, 5 not run"
+    )
+    entries = harness.parse_expected("t.py::b  # cffi internals\n")
+    ids = ["testing/x/t.py::a", "testing/x/t.py::b", "testing/x/u.py::b"]
+    assert harness.not_run_ids(entries, ids) == ["testing/x/t.py::b"]
+
+
+def test_plugin_not_run_file(tmp_path):
+    not_run = tmp_path / "not_run.txt"
+    not_run.write_text("test_synthetic.py::test_crash  # would crash\n")
+    code, report = run_plugin(tmp_path, f"--conformance-not-run={not_run}", "-k", "not listed")
+    assert report.finished
+    assert "test_crash" not in outcomes_of(report)
+    assert "test_synthetic.py::test_crash" in report.collected  # deselected after collection
+
+
 def test_summary_line_has_the_required_prefix():
     line = harness.format_summary("cffi0", harness.Counts(5, 1))
     assert line.startswith("cffi0: 5 passed, 1 failed")
@@ -392,6 +411,66 @@ def test_plugin_in_process_crash_leaves_a_partial_report(tmp_path):
         "test_listed_fail": "xfailed",
         "test_listed_pass": "xpass_strict",
     }
+
+
+def test_plugin_records_the_test_that_died(tmp_path):
+    code, report = run_plugin(tmp_path, "-k", "not listed_crash")
+    assert code == -11
+    assert harness.crashed_test(report) == "test_synthetic.py::test_crash"
+
+
+def test_crash_result():
+    listed = harness.parse_expected("t.py::b  # crashes\n")
+    died = harness.crash_result("s", "signal 11", "t.py::a", listed)
+    assert died == harness.Result(
+        "s", harness.FAILED, "pytest died (signal 11) while running t.py::a"
+    )
+    assert harness.crash_result("s", "signal 11", "t.py::b", listed) is None
+    between = harness.crash_result("s", "signal 9", None, listed)
+    assert between.message == "pytest died (signal 9) between two tests"
+
+
+def load_run_module():
+    """conformance/run.py as a module (it imports its neighbours as top-level modules)."""
+    sys.path.insert(0, str(REPO / "conformance"))
+    try:
+        return importlib.import_module("run")
+    finally:
+        sys.path.remove(str(REPO / "conformance"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rcffi") is None, reason="needs rcffi importable")
+@pytest.mark.parametrize(
+    ("keyword", "suite_failure"),
+    [
+        ("not listed_crash", "pytest died (signal 11) while running test_synthetic.py::test_crash"),
+        ("listed_crash or test_pass", None),  # a listed test that crashes is an expected failure
+    ],
+)
+def test_run_suite_counts_the_crash_and_reruns_the_rest(
+    tmp_path, monkeypatch, keyword, suite_failure
+):
+    run = load_run_module()
+    (tmp_path / "test_synthetic.py").write_text(SYNTHETIC_TESTS)
+    (tmp_path / "expected.txt").write_text(SYNTHETIC_EXPECTED)
+    monkeypatch.setattr(run, "WORK", tmp_path / "work")
+    (tmp_path / "work").mkdir()
+    args = run.parse_args(["-k", keyword, "--expected", str(tmp_path / "expected.txt")])
+    entries = run.load_entries(args.expected)
+    suite = run.Suite("synthetic", ("test_synthetic.py",))
+    outcome = run.run_suite(suite, tmp_path, args, entries)
+    results = {k: (r.outcome, r.message) for k, r in outcome.results.items()}
+    if suite_failure is None:
+        assert "synthetic" not in results
+        assert results["test_synthetic.py::test_listed_crash"] == ("xfailed", "crashed (signal 11)")
+        assert outcome.counts.failed == 0
+    else:
+        assert results["synthetic"] == ("failed", suite_failure)
+        # the test that crashed ran again alone, and the tests after it ran too
+        assert results["test_synthetic.py::test_crash"] == ("failed", "crashed (signal 11)")
+        assert results["test_synthetic.py::test_skip"][0] == "skipped"
+        # test_fail, test_listed_pass (strict XPASS), test_crash, and the crash itself
+        assert outcome.counts.failed == 4
 
 
 def test_plugin_forked_timeout(tmp_path):
