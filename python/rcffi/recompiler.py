@@ -346,6 +346,8 @@ def generate(
     out.static_assert = "static_assert" if cplusplus else "_Static_assert"
     out.cplusplus = cplusplus
     _check_enumerators(spec)
+    #: 'typedef ... t;': types whose kind only C knows (maybe arrays).
+    opaque = {i["name"] for i in spec if i["kind"] == "dots_typedef" and i["dots"] == "opaque"}
     for n, item in enumerate(spec):
         kind = item["kind"]
         if kind == "struct":
@@ -355,7 +357,7 @@ def generate(
         elif kind == "extern_python":
             _gen_extern_python(out, item, module_name)
         elif kind == "variable":
-            _gen_variable(out, item, n)
+            _gen_variable(out, item, n, opaque)
         elif kind == "constant":
             _gen_constant(out, item)
         elif kind == "enum":
@@ -712,14 +714,21 @@ def _gen_extern_python(out: _Writer, item: dict[str, Any], module_name: str) -> 
 # -- globals and constants ----------------------------------------------------
 
 
-def _gen_variable(out: _Writer, item: dict[str, Any], n: int) -> None:
+def _gen_variable(out: _Writer, item: dict[str, Any], n: int, opaque: set[str]) -> None:
     name = item["name"]
     start = out.line
     cls = item["type"][2]
     by_value = item["is_const"] and cls == "pointer"
     # A constant (declared 'const'): read by value, through a copy, as C
-    # may define it as a macro ('#define K ((T)42)').
-    copied = item["is_const"] and cls not in ("pointer", "array") and not item["dots_length"]
+    # may define it as a macro ('#define K ((T)42)'); not a 'typedef ...'
+    # type, which may be an array in C (and cannot be read anyway).
+    base = item["type"][0].split("@", 1)[0].replace("const", "").strip()
+    copied = (
+        item["is_const"]
+        and cls not in ("pointer", "array")
+        and not item["dots_length"]
+        and base not in opaque
+    )
     if not item["problem"]:
         out.w(f"/* global {name} ({item['origin']}) */")
         exact, loose = _value_checks(
