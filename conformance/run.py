@@ -53,6 +53,7 @@ SUITES = {
             for name in (
                 "test_ffi_obj",
                 "test_new_ffi_1",
+                "test_realize_c_type",
                 "test_re_python",
                 "test_dlopen",
                 "test_dlopen_unicode_literals",

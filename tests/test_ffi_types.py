@@ -59,7 +59,7 @@ def test_types_are_interned(ffi):
         ("bool", "_Bool", "primitive"),
         ("uint32_t", "uint32_t", "primitive"),
         ("size_t *", "size_t *", "pointer"),
-        ("double _Complex", "double _Complex", "primitive"),
+        ("double _Complex", "_cffi_double_complex_t", "primitive"),
         ("FILE *", "FILE *", "pointer"),
         ("int[]", "int[]", "array"),
         ("char * const *", "char * *", "pointer"),

@@ -82,8 +82,21 @@ def test_file_is_one_type_for_every_ffi():
 def test_cffi_complex_type_names():
     ffi = rcffi.FFI()
     assert ffi.typeof("_cffi_float_complex_t") is ffi.typeof("float _Complex")
+    assert ffi.typeof("double _Complex").cname == "_cffi_double_complex_t"  # as in cffi 2.0
     assert ffi.sizeof("_cffi_double_complex_t") == 16
     ffi.cdef("_cffi_double_complex_t f(_cffi_float_complex_t);")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("int(void)", "int()"), ("int (long, ...)", "int(long, ...)"), ("int(*(int))(long)", None)],
+)
+def test_function_types_are_not_pointer_types(text, shown):
+    ffi = Backend.FFI()
+    with pytest.raises(ffi.error) as e:
+        ffi.typeof(text)
+    message = f"the type '{shown or text}' is a function type, not a pointer-to-function type"
+    assert str(e.value) == message
 
 
 def test_type_errors_are_ffi_errors_too():

@@ -520,7 +520,7 @@ def _needs_stub(t: Any, measured: dict[str, Any]) -> bool:
     convention) and complex numbers."""
     if t.kind in ("struct", "union"):
         return t.cname in measured
-    return t.kind == "primitive" and "_Complex" in t.cname
+    return t.kind == "primitive" and t.cname in ("_cffi_float_complex_t", "_cffi_double_complex_t")
 
 
 class _StubFunction:

@@ -198,6 +198,8 @@ _PROLOGUE_C = """\
 #include <stdio.h>
 #include <wchar.h>
 #include <sys/types.h>
+typedef float _Complex _cffi_float_complex_t;
+typedef double _Complex _cffi_double_complex_t;
 """
 
 _PROLOGUE_C_ONLY = """\

@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["emit_stub", "py_type", "stub_text"]
 
 _FLOATS = {"float", "double", "long double"}
-_COMPLEX = {"float _Complex", "double _Complex"}
+_COMPLEX = {"_cffi_float_complex_t", "_cffi_double_complex_t"}
 _CHARS = {"wchar_t", "char16_t", "char32_t"}
 
 

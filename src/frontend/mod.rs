@@ -188,8 +188,15 @@ impl Declarations {
         let is_function =
             matches!(expr, parse::ast::TypeExpr::Function { .. }) || self.is_raw_function(&expr);
         if is_function && !allow_function {
+            // Named as C spells the function type ('int()' for 'int(void)'),
+            // when it resolves; else as written.
+            let mut r = Resolver::new(self, CdefOptions::default());
+            let shown = match r.resolve_type(&expr) {
+                Ok(t) if t.func_info().is_some() => t.cname().replacen("(*)", "", 1),
+                _ => src.trim().to_owned(),
+            };
             return Err(Error::cdef(format!(
-                "the type '{src}' is a function type, not a pointer-to-function type"
+                "the type '{shown}' is a function type, not a pointer-to-function type"
             )));
         }
         let mut r = Resolver::new(self, CdefOptions::default());

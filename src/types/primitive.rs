@@ -24,7 +24,8 @@ pub enum PrimFamily {
     Float,
     /// `long double`.
     LongDouble,
-    /// `float _Complex` and `double _Complex`.
+    /// `_cffi_float_complex_t` and `_cffi_double_complex_t` (`float _Complex`
+    /// and `double _Complex`).
     Complex,
 }
 
@@ -184,21 +185,28 @@ pub static PRIMITIVES: &[Primitive] = &[
     int!("ptrdiff_t", isize, signed),
     int!("size_t", usize, unsigned),
     int!("ssize_t", isize, signed),
-    p("float _Complex", 8, align_of::<f32>(), PrimFamily::Complex),
+    // Named as in cffi 2.0 (its C headers typedef them to `float _Complex`
+    // and `double _Complex`).
     p(
-        "double _Complex",
+        "_cffi_float_complex_t",
+        8,
+        align_of::<f32>(),
+        PrimFamily::Complex,
+    ),
+    p(
+        "_cffi_double_complex_t",
         16,
         align_of::<f64>(),
         PrimFamily::Complex,
     ),
 ];
 
-/// Looks a primitive up by name.  Also accepts the backend's aliases
-/// `_cffi_float_complex_t` and `_cffi_double_complex_t`.
+/// Looks a primitive up by name.  Also accepts C's spellings of the
+/// complex types, `float _Complex` and `double _Complex`.
 pub fn find(name: &str) -> Option<&'static Primitive> {
     let name = match name {
-        "_cffi_float_complex_t" => "float _Complex",
-        "_cffi_double_complex_t" => "double _Complex",
+        "float _Complex" => "_cffi_float_complex_t",
+        "double _Complex" => "_cffi_double_complex_t",
         other => other,
     };
     PRIMITIVES.iter().find(|p| p.name == name)
@@ -218,6 +226,10 @@ mod tests {
         assert_eq!(find("int8_t").unwrap().int_range(), (-128, 127));
         assert_eq!(find("_Bool").unwrap().int_range(), (0, 1));
         assert!(find("_cffi_double_complex_t").is_some());
+        assert_eq!(
+            find("float _Complex").unwrap().name,
+            "_cffi_float_complex_t"
+        );
         assert!(find("foo").is_none());
     }
 }
