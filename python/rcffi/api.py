@@ -57,7 +57,14 @@ class _RuntimeFFI(_NativeFFI):
     #: ``ffi.buffer(cdata, size=-1)``: the buffer type itself, as in cffi.
     buffer = _backend.buffer
 
-    locals().update({k: v for k, v in vars(_backend).items() if k.startswith("RTLD_")})
+    #: The ``flags`` of ``dlopen()``.
+    RTLD_LAZY = _backend.RTLD_LAZY
+    RTLD_NOW = _backend.RTLD_NOW
+    RTLD_GLOBAL = _backend.RTLD_GLOBAL
+    RTLD_LOCAL = _backend.RTLD_LOCAL
+    RTLD_NODELETE = _backend.RTLD_NODELETE
+    RTLD_NOLOAD = _backend.RTLD_NOLOAD
+    RTLD_DEEPBIND = _backend.RTLD_DEEPBIND
 
     def __new__(cls, *args: Any, **kwds: Any) -> Any:
         # State set here, not in __init__: subclasses may define an
