@@ -278,3 +278,25 @@ def test_def_extern_checks_names(builder, request):
 
     with pytest.raises(TypeError):
         mod.ffi.def_extern()(NoName())
+
+
+def test_anonymous_members_of_structs_laid_out_by_the_compiler(builder, request):
+    mod = build(
+        builder,
+        request,
+        """
+        struct s { union { char c, d; }; struct { int a; char b; }; ...; };
+        struct t { struct { char x; ...; }; int y; };
+        """,
+        """
+        struct s { int a, padding; char c, d, b; };
+        struct t { long pad; char x; int y; };
+        """,
+    )
+    ffi = mod.ffi
+    assert ffi.sizeof("struct s") == 3 * ffi.sizeof("int")
+    assert [ffi.offsetof("struct s", n) for n in "abcd"] == [0, 10, 8, 9]
+    p = ffi.new("struct s *", {"a": 5, "b": b"B", "d": b"D"})
+    assert (p.a, p.b, p.c, p.d) == (5, b"B", b"\0", b"D")
+    assert ffi.offsetof("struct t", "x") == ffi.sizeof("long")
+    assert ffi.offsetof("struct t", "y") == ffi.sizeof("long") + 4

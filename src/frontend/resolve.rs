@@ -398,13 +398,14 @@ impl<'a> Resolver<'a> {
             Some(_) => Some(key.clone()),
             None => typedef_name.map(str::to_owned),
         };
-        let partial = body.partial || body.fields.iter().any(|f| has_dots_length(&f.ty));
+        let partial = is_partial_body(body);
         let facts = self.decls.completions.structs.get(&key).cloned();
         if partial && facts.is_none() {
-            // The layout is the compiler's to tell (API mode).
+            // The layout is the compiler's to tell (API mode).  The fields
+            // of anonymous members are measured as the struct's own (C
+            // names them so), as cffi does.
             let mut items = Vec::with_capacity(body.fields.len());
-            let mut problem = None;
-            for f in &body.fields {
+            for f in flat_fields(body) {
                 let dots = dots_dims(&f.ty);
                 let texpr = strip_arrays(&f.ty, &dots);
                 let resolved = self.resolve_type(texpr).ok();
@@ -413,13 +414,7 @@ impl<'a> Resolver<'a> {
                     .as_ref()
                     .and_then(|e| self.eval_int(e).ok())
                     .and_then(|v| usize::try_from(v).ok());
-                if f.name.is_none() {
-                    problem = Some(
-                        "an anonymous struct or union member in a struct declared with \
-                         '...;' is not supported"
-                            .to_owned(),
-                    );
-                } else if bitsize.is_some() {
+                if bitsize.is_some() {
                     return Err(Located::at(
                         Error::new(
                             ErrorKind::NotImplemented,
@@ -449,12 +444,19 @@ impl<'a> Resolver<'a> {
                 fields: items,
                 layout: None,
             };
-            self.record(&key, kind, problem, def.span);
+            self.record(&key, kind, None, def.span);
             return Ok(ty);
         }
         let mut fields = Vec::with_capacity(body.fields.len());
         let mut items = Vec::with_capacity(body.fields.len());
-        for f in &body.fields {
+        // Laid out by the compiler: anonymous members were measured field by
+        // field (see above), so their fields are placed directly.
+        let body_fields: Vec<&crate::parse::ast::Field> = if facts.is_some() {
+            flat_fields(body)
+        } else {
+            body.fields.iter().collect()
+        };
+        for f in body_fields {
             let dots = dots_dims(&f.ty);
             let fname = f.name.clone().unwrap_or_default();
             self.dots_len_key =
@@ -1279,6 +1281,38 @@ impl cspell::AnonNames for SpellNames<'_> {
 }
 
 /// The item type of an array type expression (`t` itself otherwise).
+/// The fields of `body` with those of its anonymous struct and union
+/// members in their place, recursively: the names C gives them in `body`.
+fn flat_fields(body: &crate::parse::ast::StructBody) -> Vec<&crate::parse::ast::Field> {
+    let mut out = Vec::with_capacity(body.fields.len());
+    for f in &body.fields {
+        if f.name.is_none()
+            && f.bitsize.is_none()
+            && let TypeExpr::Base {
+                base: BaseType::Struct(def),
+                ..
+            } = &f.ty
+            && let Some(inner) = &def.body
+        {
+            out.extend(flat_fields(inner));
+        } else {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Whether the compiler must lay out `body`: it (or an anonymous member)
+/// is declared with `...;` or has a `[...]` length.
+fn is_partial_body(body: &crate::parse::ast::StructBody) -> bool {
+    body.partial
+        || body.fields.iter().any(|f| {
+            has_dots_length(&f.ty)
+                || matches!(&f.ty, TypeExpr::Base { base: BaseType::Struct(def), .. }
+                    if f.name.is_none() && def.body.as_ref().is_some_and(is_partial_body))
+        })
+}
+
 /// The depths (0 = the outermost) of the `[...]` lengths among the array
 /// dimensions `t` starts with: `int a[...][4][...]` gives `[0, 2]`.  A
 /// `[...]` found only behind a pointer (`int (*p)[...]`) counts as depth 0.
