@@ -300,3 +300,18 @@ def test_anonymous_members_of_structs_laid_out_by_the_compiler(builder, request)
     assert (p.a, p.b, p.c, p.d) == (5, b"B", b"\0", b"D")
     assert ffi.offsetof("struct t", "x") == ffi.sizeof("long")
     assert ffi.offsetof("struct t", "y") == ffi.sizeof("long") + 4
+
+
+def test_function_using_a_typedef_the_compiler_could_not_complete(builder, request):
+    mod = build(
+        builder,
+        request,
+        "typedef double... real_t; real_t neg(real_t); int ok(int);",
+        "typedef long double real_t; real_t neg(real_t x) { return -x; }"
+        " int ok(int x) { return x; }",
+    )
+    if mod.ffi.sizeof("long double") == mod.ffi.sizeof("double"):
+        pytest.skip("long double is double here")
+    with pytest.raises(mod.ffi.error, match="^primitive floating-point type is 'long double'"):
+        _ = mod.lib.neg
+    assert mod.lib.ok(3) == 3

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import struct
 import sys
 import types
@@ -242,9 +243,10 @@ def decode(manifest: list[tuple[Any, ...]], values: tuple[int, ...]) -> Facts:
             else:
                 prim = _FLOAT_NAMES.get(size)
                 if prim is None:
+                    # cffi's words: the C type of this typedef is 'long double'.
                     f.errors[name] = (
-                        f"primitive floating-point type '{name}' has size {size}: 'long double'"
-                        " is not supported with the syntax 'typedef double... xxx;'"
+                        "primitive floating-point type is 'long double', not supported for "
+                        "now with the syntax 'typedef double... xxx;'"
                     )
                 else:
                     c["typedefs"][name] = prim
@@ -317,6 +319,7 @@ class Lib(types.ModuleType):
         if name in facts.errors:
             raise FFIError(facts.errors[name])
         if name in funcs:
+            _raise_typedef_error(facts, funcs[name], name)
             addr, _stub, variadic = facts.functions.get(name, (0, 0, False))
             if not addr:
                 raise FFIError(
@@ -443,6 +446,15 @@ class Lib(types.ModuleType):
                 return holder.cdata
             return fn
         raise AttributeError(f"lib has no global named {name!r}")
+
+
+def _raise_typedef_error(facts: Facts, fntype: Any, name: str) -> None:
+    """``ffi.error`` if the type of function ``name`` uses a typedef that
+    the compiler could not complete (its message says why)."""
+    words = set(re.findall(r"\w+", fntype.cname))
+    for typedef, message in facts.errors.items():
+        if typedef != name and typedef in words:
+            raise FFIError(message)
 
 
 def _is_opaque(ffi: Any, ctype: Any) -> bool:
