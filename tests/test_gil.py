@@ -136,9 +136,7 @@ def test_callback_from_a_thread_that_the_call_waits_for(tmp_path, mode):
     lib_path = tmp_path / "libthr.so"
     src = tmp_path / "thr.c"
     src.write_text(THREAD_SOURCE)
-    subprocess.run(
-        [CC, "-shared", "-fPIC", "-pthread", str(src), "-o", str(lib_path)], check=True
-    )
+    subprocess.run([CC, "-shared", "-fPIC", "-pthread", str(src), "-o", str(lib_path)], check=True)
     out = run_child(
         f"""
         import rcffi
