@@ -404,3 +404,19 @@ def test_new_of_partial_types_stays_an_error():
         for t in ("enum e *", "enum e[2]", "struct s *"):
             with pytest.raises(rcffi.VerificationMissing):
                 f.new(t)
+
+
+def test_plain_char_bitfields_hold_unsigned_values():
+    # As in cffi: `char` bitfields hold 0 .. 2**bits - 1 (the same bits C
+    # stores for the signed values of its `char`).
+    ffi = rcffi.FFI()
+    ffi.cdef("struct cb { char b: 8; char c: 3; signed char d: 3; };")
+    p = ffi.new("struct cb *")
+    p.b, p.c, p.d = 200, 7, -4
+    assert (p.b, p.c, p.d) == (200, 7, -4)
+    raw = ffi.unpack(ffi.cast("unsigned char *", p), ffi.sizeof("struct cb"))
+    assert raw[0] == 200
+    with pytest.raises(OverflowError, match="0 <= x <= 7"):
+        p.c = -1
+    with pytest.raises(OverflowError, match="-4 <= x <= 3"):
+        p.d = 4

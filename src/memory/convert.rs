@@ -1057,11 +1057,14 @@ fn bitfield_bytes(shift: u32, bits: u32) -> usize {
     (shift + bits).div_ceil(8) as usize
 }
 
-/// Whether a bitfield of this type holds signed values (`char` follows
-/// the platform's signedness of `char`).
+/// Whether a bitfield of this type holds signed values.  A plain `char`
+/// bitfield holds 0 to 2**bits - 1, as in cffi (where `char` converts to
+/// integers as unsigned), whatever C's signedness of `char`: the bits
+/// stored are the same, and cffi code storing e.g. 200 into `char b:8`
+/// keeps working.
 fn bitfield_signed(p: &Primitive) -> bool {
     match p.family {
-        PrimFamily::Char => !cfg!(any(target_arch = "arm", target_arch = "aarch64")),
+        PrimFamily::Char => false,
         _ => p.is_signed(),
     }
 }
