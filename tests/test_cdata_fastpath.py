@@ -420,3 +420,21 @@ def test_plain_char_bitfields_hold_unsigned_values():
         p.c = -1
     with pytest.raises(OverflowError, match="-4 <= x <= 3"):
         p.d = 4
+
+
+def test_opaque_enum_warns_once_when_first_used():
+    import warnings
+
+    ffi = rcffi.FFI()
+    ffi.cdef("enum opaque_e;")
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        p = ffi.new("enum opaque_e *", 7)
+        assert int(ffi.cast("enum opaque_e", -1)) == 2**32 - 1
+        ffi.new("enum opaque_e[2]")
+    assert p[0] == 7
+    assert [str(w.message) for w in log] == [
+        "'enum opaque_e' has no values explicitly defined; "
+        "guessing that it is equivalent to 'unsigned int'"
+    ]
+    assert log[0].category is UserWarning
