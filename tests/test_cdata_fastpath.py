@@ -316,6 +316,60 @@ def test_pointer_fields(ffi):
     assert img[0].data[9] == 200
 
 
+def test_kept_pointer_is_one_object_while_the_slot_is_unchanged(ffi):
+    img = ffi.new("Img *")
+    data = ffi.new("unsigned char[]", 10)
+    img.data = data
+    first = img.data
+    # The same pointer object again (fast path, general path, and through
+    # a view of the struct), as long as the slot holds the same address.
+    assert img.data is first
+    assert getattr(img, "".join(["da", "ta"])) is first  # a non-interned name: general path
+    assert img[0].data is first
+    assert ffi.typeof(first) is ffi.typeof("unsigned char *")
+    assert first == data
+    # Stored again: a new entry, a new pointer object.
+    other = ffi.new("unsigned char[]", 3)
+    img.data = other
+    assert img.data is not first and img.data == other
+    assert first == data  # the old pointer object still points to data
+    # The slot changed behind rcffi's back (as C code would do it): the
+    # cached object is not given for another address.
+    raw = ffi.cast("uintptr_t *", img)
+    before = img.data
+    raw[1] = int(ffi.cast("uintptr_t", data))
+    assert img.data == data and img.data is not before
+    # Read as another pointer type: an object of that type.
+    as_chars = ffi.cast("struct { int w, h; char *data; } *", img)
+    assert ffi.typeof(as_chars.data) is ffi.typeof("char *")
+
+
+def test_cached_kept_pointer_keeps_its_memory_and_is_collected(ffi):
+    class Holder:
+        pass
+
+    img = ffi.new("Img *")
+    img.data = ffi.new("unsigned char[]", 10)
+    gc.collect()
+    img.data[9] = 7
+    assert img.data[9] == 7  # the array lives through the cached pointer
+    # A cycle through the cached pointer object: img -> handle -> h ->
+    # cached pointer -> array, and the handle stored in the array.
+    h = Holder()
+    arr = ffi.new("unsigned char[16]")
+    img.data = arr
+    slots = ffi.cast("void **", arr)
+    slots[0] = ffi.new_handle(h)  # kept by arr
+    h.ptr = img.data
+    gc.collect()
+    assert ffi.from_handle(ffi.cast("void **", img.data)[0]) is h  # the handle is kept
+    assert img.data is h.ptr
+    ref = weakref.ref(h)
+    del h, arr, img, slots
+    gc.collect()
+    assert ref() is None
+
+
 def test_item_views(ffi):
     p = ffi.new("Img *")
     s = p[0]
@@ -350,3 +404,37 @@ def test_new_of_partial_types_stays_an_error():
         for t in ("enum e *", "enum e[2]", "struct s *"):
             with pytest.raises(rcffi.VerificationMissing):
                 f.new(t)
+
+
+def test_plain_char_bitfields_hold_unsigned_values():
+    # As in cffi: `char` bitfields hold 0 .. 2**bits - 1 (the same bits C
+    # stores for the signed values of its `char`).
+    ffi = rcffi.FFI()
+    ffi.cdef("struct cb { char b: 8; char c: 3; signed char d: 3; };")
+    p = ffi.new("struct cb *")
+    p.b, p.c, p.d = 200, 7, -4
+    assert (p.b, p.c, p.d) == (200, 7, -4)
+    raw = ffi.unpack(ffi.cast("unsigned char *", p), ffi.sizeof("struct cb"))
+    assert raw[0] == 200
+    with pytest.raises(OverflowError, match="0 <= x <= 7"):
+        p.c = -1
+    with pytest.raises(OverflowError, match="-4 <= x <= 3"):
+        p.d = 4
+
+
+def test_opaque_enum_warns_once_when_first_used():
+    import warnings
+
+    ffi = rcffi.FFI()
+    ffi.cdef("enum opaque_e;")
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        p = ffi.new("enum opaque_e *", 7)
+        assert int(ffi.cast("enum opaque_e", -1)) == 2**32 - 1
+        ffi.new("enum opaque_e[2]")
+    assert p[0] == 7
+    assert [str(w.message) for w in log] == [
+        "'enum opaque_e' has no values explicitly defined; "
+        "guessing that it is equivalent to 'unsigned int'"
+    ]
+    assert log[0].category is UserWarning

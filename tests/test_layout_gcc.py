@@ -121,7 +121,8 @@ def _bitfield_values(ffi: rcffi.FFI, tag: str, name: str) -> list[int]:
     """Values to store in a bitfield: 1 where it fits, and all bits set."""
     field = dict(ffi.typeof(tag).fields)[name]
     cname = field.type.cname
-    signed = not (cname.startswith("unsigned") or cname == "_Bool")
+    # A plain `char` bitfield holds 0 .. 2**bits - 1 in rcffi, as in cffi.
+    signed = not (cname.startswith("unsigned") or cname in ("_Bool", "char"))
     if signed:
         return [1, -1] if field.bitsize > 1 else [-1]
     return [1, (1 << field.bitsize) - 1]

@@ -32,6 +32,31 @@ __version__ = "0.1.0"
 __version_info__ = (0, 1, 0)
 
 
+def set_gil_release(mode: str) -> str:
+    """When calls of C functions release the GIL: ``"auto"`` (the default)
+    when another thread could take it meanwhile (another thread in the
+    interpreter, or a callback made by rcffi alive), ``"always"`` around
+    every call, as cffi.  Returns the mode in force before.  The
+    environment variable ``RCFFI_RELEASE_GIL`` sets it at import."""
+    return _cffi_backend._rcffi_gil_release(mode)
+
+
+def _gil_release_from_environment() -> None:
+    import os
+
+    mode = os.environ.get("RCFFI_RELEASE_GIL")
+    if mode:
+        try:
+            set_gil_release(mode)
+        except ValueError as e:
+            import warnings
+
+            warnings.warn(f"RCFFI_RELEASE_GIL ignored: {e}", RuntimeWarning, stacklevel=2)
+
+
+_gil_release_from_environment()
+
+
 def install_as_cffi() -> None:
     """From now on, ``import cffi`` and ``import _cffi_backend`` in this
     process give rcffi, so programs written for cffi run on rcffi."""
@@ -63,4 +88,5 @@ __all__ = [
     "VerificationWarning",
     "__version__",
     "install_as_cffi",
+    "set_gil_release",
 ]

@@ -3,7 +3,7 @@
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import IO, Any, TypeVar, final
+from typing import IO, Any, Literal, TypeVar, final
 
 __all__ = [
     "FFI",
@@ -15,6 +15,7 @@ __all__ = [
     "VerificationWarning",
     "__version__",
     "install_as_cffi",
+    "set_gil_release",
 ]
 
 __version__: str
@@ -211,3 +212,4 @@ class FFI:
     ) -> Callable[[_F], _F]: ...
 
 def install_as_cffi() -> None: ...
+def set_gil_release(mode: Literal["always", "auto"]) -> str: ...

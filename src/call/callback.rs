@@ -105,7 +105,7 @@ impl ClosureHandler for Handler {
         // cffi's model: the Python code sees C's errno as `ffi.errno`, and
         // what it sets there is C's errno when the callback returns.
         super::errno::set(raw::c_errno());
-        let attached = raw::with_gil(|py| self.run(py, &call));
+        let attached = super::gil::with_gil(|py| self.run(py, &call));
         if attached.is_none() {
             call.set_result_bytes(&self.error);
         }

@@ -116,7 +116,7 @@ pub fn f32_of_sse(v: f64) -> f32 {
 #[inline]
 pub fn call(py: Python<'_>, stub: Stub, f: *const u8, regs: &Regs) -> RetRegs {
     let addr = f as usize;
-    super::raw::without_gil(py, move || {
+    super::gil::without_gil(py, move || {
         super::errno::around_c_call(|| {
             // SAFETY: see above: `stub` and `regs` were made from the
             // function's type for this address.

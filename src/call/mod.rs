@@ -6,12 +6,14 @@
 //! * [`plan`] builds and caches the call plan of each function type;
 //! * [`marshal`] converts Python arguments and results through a plan;
 //! * [`callback`] makes C function pointers that call Python;
+//! * [`gil`] releases the GIL around C calls when another thread can use it;
 //! * [`raw`] holds every `unsafe` operation of the layer.
 
 pub mod abi;
 pub mod callback;
 pub mod direct;
 pub mod errno;
+pub mod gil;
 pub mod marshal;
 pub mod plan;
 pub mod pyconv;

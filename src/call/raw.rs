@@ -158,55 +158,6 @@ impl Cif {
     }
 }
 
-// ---------------------------------------------------------------- GIL
-
-/// Runs `f` (C code that does not touch Python) with the GIL released,
-/// and takes the GIL back after it, also if `f` panics.
-///
-/// This is `PyEval_SaveThread`/`PyEval_RestoreThread` without PyO3's
-/// bookkeeping of attached threads (`Python::detach`), which costs two
-/// thread-local updates per call.  It is sound because nothing on this
-/// thread asks PyO3 whether it is attached while `f` runs: the only way
-/// back into Python from C is a callback, and callbacks attach with
-/// `PyGILState_Ensure` themselves (see `callback`).  `Send` keeps Python
-/// objects out of `f`, as `Python::detach` does.
-#[inline]
-pub fn without_gil<R, F: FnOnce() -> R + Send>(_py: Python<'_>, f: F) -> R {
-    struct Reattach(*mut pyo3::ffi::PyThreadState);
-    impl Drop for Reattach {
-        #[inline]
-        fn drop(&mut self) {
-            // SAFETY: the thread state saved below, not restored yet.
-            unsafe { pyo3::ffi::PyEval_RestoreThread(self.0) }
-        }
-    }
-    // SAFETY: `_py` proves that this thread holds the GIL.
-    let _again = Reattach(unsafe { pyo3::ffi::PyEval_SaveThread() });
-    f()
-}
-
-/// Runs `f` holding the GIL, from any thread, including one that C
-/// created or one that released the GIL with [`without_gil`]; `None` when
-/// the interpreter is not running.  The GIL is taken with
-/// `PyGILState_Ensure`, whatever PyO3 believes about this thread.
-pub fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
-    // SAFETY: Py_IsInitialized may be called at any time.
-    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
-        return None;
-    }
-    struct Release(pyo3::ffi::PyGILState_STATE);
-    impl Drop for Release {
-        fn drop(&mut self) {
-            // SAFETY: matches the PyGILState_Ensure below.
-            unsafe { pyo3::ffi::PyGILState_Release(self.0) }
-        }
-    }
-    // SAFETY: the interpreter is initialized; Ensure makes this thread
-    // hold the GIL until the matching Release.
-    let _release = Release(unsafe { pyo3::ffi::PyGILState_Ensure() });
-    Python::try_attach(f)
-}
-
 // ---------------------------------------------------------------- frame
 
 /// Sixteen bytes, aligned for any argument type.
@@ -640,7 +591,7 @@ impl<'l> Frame<'l> {
             avalue,
             fnptr: fnptr as *const c_void,
         };
-        without_gil(py, move || job.run());
+        super::gil::without_gil(py, move || job.run());
     }
 
     /// Calls the argument stub `stub` (`void stub(void **args, void
@@ -657,7 +608,7 @@ impl<'l> Frame<'l> {
             rvalue,
             avalue,
         };
-        without_gil(py, move || job.run());
+        super::gil::without_gil(py, move || job.run());
     }
 }
 
@@ -758,6 +709,7 @@ impl Closure {
             unsafe { ffi::ffi_closure_free(closure as *mut c_void) };
             return Err(Error::runtime("libffi failed to build this callback"));
         }
+        super::gil::callback_made();
         Ok(Closure {
             closure,
             code,
@@ -776,6 +728,7 @@ impl Drop for Closure {
     fn drop(&mut self) {
         // SAFETY: allocated by ffi_closure_alloc and freed only here.
         unsafe { ffi::ffi_closure_free(self.closure as *mut c_void) }
+        super::gil::callback_dropped();
     }
 }
 

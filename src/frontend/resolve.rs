@@ -661,7 +661,7 @@ impl<'a> Resolver<'a> {
         let Some(body) = &def.body else {
             // `enum e;` with no definition: as cffi, an enum without
             // enumerators stored as an `unsigned int`.
-            let t = types::new_enum(&cname, Vec::new(), intern::prim("unsigned int"));
+            let t = types::new_opaque_enum(&cname);
             if let Some(key) = key {
                 self.decls.tags.insert(key, t.clone());
             }

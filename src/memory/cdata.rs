@@ -18,14 +18,13 @@
 //!   only freed once the last export ends, even if released earlier.
 
 use std::cell::UnsafeCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+use super::keep::KeepMap;
 use super::raw;
 use crate::errors::{Error, Result};
 use crate::types::{Kind, TypeRef};
@@ -137,31 +136,7 @@ struct Extra {
     exports: AtomicUsize,
     /// Owning cdata stored into pointer slots of memory owned by this
     /// cdata, by slot address: kept alive while this cdata lives.
-    keep: Mutex<HashMap<usize, Py<PyAny>, BuildHasherDefault<AddrHasher>>>,
-}
-
-/// A hasher for addresses (the keys of keep-alive maps): one
-/// multiplication instead of SipHash.  The keys are not chosen by an
-/// adversary: they are addresses inside memory this process allocated.
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64 ^ self.0)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(26);
-    }
+    keep: KeepMap,
 }
 
 /// Bits of [`CData::flags`].
@@ -514,10 +489,7 @@ impl CData {
         let simple = matches!(
             self.owner,
             Owner::Value | Owner::Owned { .. } | Owner::Borrowed { .. }
-        ) && self
-            .extra
-            .get()
-            .is_none_or(|e| e.keep.try_lock().is_ok_and(|k| k.is_empty()))
+        ) && self.extra.get().is_none_or(|e| e.keep.is_empty())
             && std::sync::Arc::strong_count(&self.ty) > 1;
         if !simple {
             return None;
@@ -609,25 +581,18 @@ impl CData {
     /// Records that the pointer slot at `addr` of the memory `slf` owns
     /// holds `value` (or nothing).  The first reference puts `slf` under
     /// the watch of the cyclic garbage collector.
-    pub fn keep_at(slf: &Bound<'_, CData>, addr: usize, value: Option<Py<PyAny>>) {
+    pub fn keep_at(slf: &Bound<'_, CData>, addr: usize, value: Option<Py<CData>>) {
         let me = slf.get();
-        // A replaced reference is dropped after the lock is released: its
+        let py = slf.py();
+        // A replaced reference is dropped after the map is updated: its
         // drop may run Python code.
         let old = match value {
             Some(v) => {
-                let old = me
-                    .extra()
-                    .keep
-                    .lock()
-                    .ok()
-                    .and_then(|mut k| k.insert(addr, v));
+                let old = me.extra().keep.set(py, addr, Some(v));
                 gc_track(slf.as_any());
                 old
             }
-            None => me
-                .extra
-                .get()
-                .and_then(|e| e.keep.lock().ok().and_then(|mut k| k.remove(&addr))),
+            None => me.extra.get().and_then(|e| e.keep.set(py, addr, None)),
         };
         drop(old);
     }
@@ -668,32 +633,34 @@ impl CData {
             }
             Owner::Borrowed { base: None } | Owner::Value | Owner::Owned { .. } => {}
         }
-        if let Some(e) = self.extra.get()
-            && let Ok(keep) = e.keep.try_lock()
-        {
-            for v in keep.values() {
-                visit(v)?;
-            }
+        match self.extra.get() {
+            Some(e) => e.keep.visit(&mut visit),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Drops the references that can be dropped to break a cycle.
     pub fn clear_refs(&self) {
-        if let Some(e) = self.extra.get()
-            && let Ok(mut keep) = e.keep.try_lock()
-        {
-            // Dropped outside the lock: a drop may run Python code.
-            let old = std::mem::take(&mut *keep);
-            drop(keep);
+        if let Some(e) = self.extra.get() {
+            // Dropped after the map is emptied: a drop may run Python code.
+            let old = e.keep.take();
             drop(old);
         }
     }
 
-    /// The object kept alive for the pointer slot at `addr`, if any.
-    pub fn kept_at(&self, py: Python<'_>, addr: usize) -> Option<Py<PyAny>> {
-        let keep = self.extra.get()?.keep.lock().ok()?;
-        keep.get(&addr).map(|k| k.clone_ref(py))
+    /// The pointer cdata of type `ty` read from the slot at `addr` of the
+    /// memory this cdata owns, which holds `value`, if rcffi stored an
+    /// owning cdata there: it keeps that cdata alive again (see
+    /// [`KeepMap::pointer`]).
+    #[inline]
+    pub fn kept_pointer<'py>(
+        &self,
+        py: Python<'py>,
+        addr: usize,
+        ty: &TypeRef,
+        value: *mut u8,
+    ) -> Option<PyResult<Bound<'py, CData>>> {
+        self.extra.get()?.keep.pointer(py, addr, ty, value)
     }
 
     /// Marks the memory released and frees what can be freed now (the

@@ -556,11 +556,13 @@ pub unsafe fn read<'py>(
             // SAFETY: forwarded to the caller's guarantee.
             let v = unsafe { raw::read_ptr(addr) };
             // A pointer rcffi stored with a keep-alive keeps it alive again.
-            let kept = base
+            if let Some(p) = base
                 .and_then(|b| CData::container(b))
-                .and_then(|c| c.get().kept_at(py, addr as usize))
-                .and_then(|k| k.bind(py).cast::<CData>().ok().map(|c| c.clone().unbind()));
-            Ok(CData::borrowed(ty.clone(), v, 0, kept)
+                .and_then(|c| c.get().kept_pointer(py, addr as usize, ty, v))
+            {
+                return Ok(p?.into_any());
+            }
+            Ok(CData::borrowed(ty.clone(), v, 0, None)
                 .into_base_object(py)?
                 .into_any())
         }
@@ -721,7 +723,7 @@ pub fn stand_in<'py>(v: &Bound<'py, PyAny>) -> Option<Bound<'py, CData>> {
 pub fn pointer_value(
     ty: &TypeRef,
     v: &Bound<'_, PyAny>,
-) -> PyResult<(*const u8, Option<Py<PyAny>>)> {
+) -> PyResult<(*const u8, Option<Py<CData>>)> {
     if v.is_none() {
         return Ok((std::ptr::null(), None));
     }
@@ -732,7 +734,7 @@ pub fn pointer_value(
         return Err(convert_error(ty, "cdata pointer", v));
     };
     check_pointer_source(ty, &cd.get().ty, v)?;
-    Ok((cd.get().ptr()? as *const u8, CData::keeper(cd)))
+    Ok((cd.get().ptr()? as *const u8, CData::keeper_cdata(cd)))
 }
 
 fn too_many(ty: &TypeRef, got: usize) -> PyErr {
@@ -1055,11 +1057,14 @@ fn bitfield_bytes(shift: u32, bits: u32) -> usize {
     (shift + bits).div_ceil(8) as usize
 }
 
-/// Whether a bitfield of this type holds signed values (`char` follows
-/// the platform's signedness of `char`).
+/// Whether a bitfield of this type holds signed values.  A plain `char`
+/// bitfield holds 0 to 2**bits - 1, as in cffi (where `char` converts to
+/// integers as unsigned), whatever C's signedness of `char`: the bits
+/// stored are the same, and cffi code storing e.g. 200 into `char b:8`
+/// keeps working.
 fn bitfield_signed(p: &Primitive) -> bool {
     match p.family {
-        PrimFamily::Char => !cfg!(any(target_arch = "arm", target_arch = "aarch64")),
+        PrimFamily::Char => false,
         _ => p.is_signed(),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod cdata;
 pub mod convert;
+pub mod keep;
 pub mod object;
 pub mod raw;
 

@@ -103,17 +103,18 @@ pub fn class_of(obj: &Bound<'_, PyAny>) -> Option<CDataClass> {
     CDataClass::ALL.into_iter().find(|c| raw[*c as usize] == t)
 }
 
-/// `obj` as a cdata, if it is one (its class is checked by identity
-/// first: faster than the subclass check of `cast::<CData>()`).
+/// `obj` as a cdata, if it is one.  Every cdata Python code sees is of
+/// one of the cdata classes (made by [`CData::into_object`]; Python code
+/// cannot subclass them), so the class is checked by identity: cheaper
+/// than the subclass check of `cast::<CData>()`, above all for the
+/// objects that are not cdata (`bytes`, lists... given to pointer
+/// arguments).
 #[inline]
 pub fn as_cdata<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, CData>> {
-    if class_of(obj).is_some() {
-        // SAFETY: the object is of one of the cdata classes, subclasses of
-        // the CData pyclass.
-        Some(unsafe { obj.cast_unchecked::<CData>() })
-    } else {
-        obj.cast::<CData>().ok()
-    }
+    class_of(obj)?;
+    // SAFETY: the object is of one of the cdata classes, subclasses of
+    // the CData pyclass.
+    Some(unsafe { obj.cast_unchecked::<CData>() })
 }
 
 /// Where the `CData` of a cdata object is, from the object's start.

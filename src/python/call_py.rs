@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::ctype::PyCType;
-use crate::call::{callback as cb, marshal};
+use crate::call::{callback as cb, gil, marshal};
 use crate::memory::cdata::{CData, CallbackOwner, Owner};
 use crate::memory::object::CDataClass;
 
@@ -92,7 +92,33 @@ pub fn _call_invoker(ctype: &Bound<'_, PyCType>) -> &'static str {
 }
 
 /// Adds the call-related functions to `_cffi_backend`.
+/// `_rcffi_gil_release(mode=None)`: when C calls release the GIL,
+/// `"always"` (as cffi) or `"auto"` (when another thread could take it,
+/// see `call::gil`); sets it if `mode` is given; returns the mode that was
+/// in force before.
+#[pyfunction]
+#[pyo3(signature = (mode=None))]
+fn _rcffi_gil_release(mode: Option<&str>) -> PyResult<&'static str> {
+    let name = |p| match p {
+        gil::Policy::Always => "always",
+        gil::Policy::Auto => "auto",
+    };
+    let before = name(gil::policy());
+    match mode {
+        None => {}
+        Some("always") => gil::set_policy(gil::Policy::Always),
+        Some("auto") => gil::set_policy(gil::Policy::Auto),
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "GIL release mode must be 'always' or 'auto', not {other:?}"
+            )));
+        }
+    }
+    Ok(before)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_rcffi_gil_release, m)?)?;
     m.add_function(wrap_pyfunction!(callback, m)?)?;
     m.add_function(wrap_pyfunction!(_testfunc, m)?)?;
     m.add_function(wrap_pyfunction!(_call_invoker, m)?)?;

@@ -103,6 +103,7 @@ pub fn ctype_obj<'py>(py: Python<'py>, t: &TypeRef) -> PyResult<Bound<'py, PyCTy
     {
         return Ok(obj.bind(py).clone());
     }
+    warn_if_opaque_enum(py, t)?;
     let obj = Py::new(py, PyCType::new(t.clone()))?;
     // Another thread may have won the race: use whatever is stored.
     let _ = t.py_slot.set(Box::new(obj.clone_ref(py)));
@@ -113,6 +114,32 @@ pub fn ctype_obj<'py>(py: Python<'py>, t: &TypeRef) -> PyResult<Bound<'py, PyCTy
     {
         Some(o) => Ok(o.bind(py).clone()),
         None => Ok(obj.into_bound(py)),
+    }
+}
+
+/// Warns, the first time Python sees a type built on an enum declared
+/// without values (`enum foo;`), that it is taken as an `unsigned int`,
+/// as cffi does when it first builds such a type.
+fn warn_if_opaque_enum(py: Python<'_>, t: &TypeRef) -> PyResult<()> {
+    let mut inner = t;
+    while let Kind::Pointer(item) | Kind::Array { item, .. } = &inner.kind {
+        inner = item;
+    }
+    if !std::sync::Arc::ptr_eq(inner, t) {
+        // The enum's own `CType` warns once, when made.
+        return ctype_obj(py, inner).map(drop);
+    }
+    match &inner.kind {
+        Kind::Enum(e) if e.opaque => {
+            let msg = format!(
+                "'{}' has no values explicitly defined; guessing that it is equivalent to \
+                 'unsigned int'",
+                inner.cname()
+            );
+            let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(py, &category, &std::ffi::CString::new(msg)?, 1)
+        }
+        _ => Ok(()),
     }
 }
 

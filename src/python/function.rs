@@ -179,7 +179,7 @@ pub fn cdata_of<'py>(v: &Bound<'py, PyAny>) -> Option<Bound<'py, CData>> {
 /// PyO3's own trampolines also count the thread as attached for PyO3;
 /// this one does not, to keep the call short.  Nothing here depends on
 /// that count: the GIL is released and taken back with the raw C API
-/// (`raw::without_gil`), and `Py` references dropped meanwhile would only
+/// (`gil::without_gil`), and `Py` references dropped meanwhile would only
 /// be released a little later, by PyO3's pool.
 const ENTRY: ffi::PyCFunctionFastWithKeywords = entry;
 

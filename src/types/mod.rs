@@ -89,6 +89,8 @@ pub struct EnumInfo {
     pub base: TypeRef,
     /// Enumerators in declaration order.
     pub items: Vec<(String, i128)>,
+    /// Declared without enumerators (`enum e;`): taken as `unsigned int`.
+    pub opaque: bool,
 }
 
 impl EnumInfo {
@@ -292,11 +294,32 @@ pub fn complete_struct(t: &TypeRef, layout: Layout) -> Result<(), LayoutError> {
 }
 
 pub fn new_enum(name: &str, items: Vec<(String, i128)>, base: TypeRef) -> TypeRef {
-    CType::build(
-        Kind::Enum(EnumInfo { base, items }),
-        name.to_owned(),
-        name.len(),
+    enum_type(
+        name,
+        EnumInfo {
+            base,
+            items,
+            opaque: false,
+        },
     )
+}
+
+/// An enum declared without enumerators (`enum e;`): as in cffi, an
+/// `unsigned int` with no named values.
+pub fn new_opaque_enum(name: &str) -> TypeRef {
+    let base = intern::prim("unsigned int");
+    enum_type(
+        name,
+        EnumInfo {
+            base,
+            items: Vec::new(),
+            opaque: true,
+        },
+    )
+}
+
+fn enum_type(name: &str, info: EnumInfo) -> TypeRef {
+    CType::build(Kind::Enum(info), name.to_owned(), name.len())
 }
 
 /// The name of `item` wrapped as `item<extra>` where `extra` is inserted at

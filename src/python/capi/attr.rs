@@ -67,16 +67,14 @@ pub(super) unsafe fn read_pointer_field(
             _ => return None,
         }
     };
-    // A kept object is taken as a Bound (released by Py_DECREF, not by
-    // PyO3's deferred release, as this runs outside PyO3's GIL count).
-    let kept = match owner.and_then(|o| o.kept_at(py, at as usize)) {
-        Some(k) => Some(k.into_bound(py).cast_into::<CData>().ok()?.unbind()),
-        None => None,
-    };
     // SAFETY: by the caller's guarantee.
     let v = unsafe { raw::read_ptr(at) };
-    // SAFETY: a view (its base the kept owner); the GIL is held.
-    Some(unsafe { CData::borrowed(ty.clone(), v, 0, kept).into_object_raw(CDataClass::Base) })
+    if let Some(p) = owner.and_then(|o| o.kept_pointer(py, at as usize, ty, v)) {
+        // A failure goes to the general path, which fails the same way.
+        return p.ok().map(Bound::into_ptr);
+    }
+    // SAFETY: a pointer without a base; the GIL is held.
+    Some(unsafe { CData::borrowed(ty.clone(), v, 0, None).into_object_raw(CDataClass::Base) })
 }
 
 /// `getattr(cdata, name)`.
