@@ -1280,7 +1280,6 @@ impl cspell::AnonNames for SpellNames<'_> {
     }
 }
 
-/// The item type of an array type expression (`t` itself otherwise).
 /// The fields of `body` with those of its anonymous struct and union
 /// members in their place, recursively: the names C gives them in `body`.
 fn flat_fields(body: &crate::parse::ast::StructBody) -> Vec<&crate::parse::ast::Field> {

@@ -113,10 +113,20 @@ pub unsafe fn read_long_double(addr: *const u8, size: usize) -> f64 {
         // SAFETY: forwarded to the caller's guarantee.
         return unsafe { read_float(addr, 8) };
     }
+    // SAFETY: forwarded to the caller's guarantee.
+    x87_to_f64(&unsafe { read_x87(addr) })
+}
+
+/// The 10 bytes of an x87 80-bit `long double` (64-bit mantissa, then
+/// sign and exponent), for what a `double` cannot show.
+///
+/// # Safety
+/// `addr` must be valid for reading 10 bytes.
+pub unsafe fn read_x87(addr: *const u8) -> [u8; 10] {
     let mut b = [0u8; 10];
     // SAFETY: the caller guarantees 10 readable bytes.
     unsafe { ptr::copy_nonoverlapping(addr, b.as_mut_ptr(), 10) };
-    x87_to_f64(&b)
+    b
 }
 
 /// Writes a `double` as an x87 80-bit `long double` (16 bytes, the

@@ -675,9 +675,8 @@ fn cast_scalar(
                     PrimFamily::LongDouble if p.family == PrimFamily::Bool && q.size >= 10 => {
                         // Tested on the x87 bits: a value too small for a
                         // double is still true.
-                        let mut b = [0u8; 10];
                         // SAFETY: a long double cdata holds 16 bytes.
-                        unsafe { raw::copy(b.as_mut_ptr(), addr, 10) };
+                        let b = unsafe { raw::read_x87(addr) };
                         let nonzero = b[..8].iter().any(|&x| x != 0) || (b[8] | (b[9] & 0x7f)) != 0;
                         Num::I(i128::from(nonzero))
                     }

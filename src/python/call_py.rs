@@ -91,7 +91,6 @@ pub fn _call_invoker(ctype: &Bound<'_, PyCType>) -> &'static str {
     }
 }
 
-/// Adds the call-related functions to `_cffi_backend`.
 /// `_rcffi_gil_release(mode=None)`: when C calls release the GIL,
 /// `"always"` (as cffi) or `"auto"` (when another thread could take it,
 /// see `call::gil`); sets it if `mode` is given; returns the mode that was
@@ -117,6 +116,7 @@ fn _rcffi_gil_release(mode: Option<&str>) -> PyResult<&'static str> {
     Ok(before)
 }
 
+/// Adds the call-related functions to `_cffi_backend`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_rcffi_gil_release, m)?)?;
     m.add_function(wrap_pyfunction!(callback, m)?)?;

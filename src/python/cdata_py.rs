@@ -244,10 +244,9 @@ impl CData {
                 let addr = me.ptr()?;
                 let size = me.ty.size().unwrap_or(16);
                 if size >= 10 {
-                    let mut b = [0u8; 10];
                     // SAFETY: a long double cdata holds 16 bytes, 10 of them
                     // the x87 value.
-                    unsafe { raw::copy(b.as_mut_ptr(), addr, 10) };
+                    let b = unsafe { raw::read_x87(addr) };
                     if let Some(text) = format_x87_beyond_double(slf.py(), &b)? {
                         return Ok(text);
                     }

@@ -125,22 +125,20 @@ fn warn_if_opaque_enum(py: Python<'_>, t: &TypeRef) -> PyResult<()> {
     while let Kind::Pointer(item) | Kind::Array { item, .. } = &inner.kind {
         inner = item;
     }
+    if !matches!(&inner.kind, Kind::Enum(e) if e.opaque) {
+        return Ok(());
+    }
     if !std::sync::Arc::ptr_eq(inner, t) {
         // The enum's own `CType` warns once, when made.
         return ctype_obj(py, inner).map(drop);
     }
-    match &inner.kind {
-        Kind::Enum(e) if e.opaque => {
-            let msg = format!(
-                "'{}' has no values explicitly defined; guessing that it is equivalent to \
-                 'unsigned int'",
-                inner.cname()
-            );
-            let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
-            PyErr::warn(py, &category, &std::ffi::CString::new(msg)?, 1)
-        }
-        _ => Ok(()),
-    }
+    let msg = format!(
+        "'{}' has no values explicitly defined; guessing that it is equivalent to \
+         'unsigned int'",
+        inner.cname()
+    );
+    let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+    PyErr::warn(py, &category, &std::ffi::CString::new(msg)?, 1)
 }
 
 fn no_attr(t: &TypeRef, name: &str) -> PyErr {
