@@ -2,7 +2,8 @@
 PYTHON ?= python3
 SO := python/rcffi/_rcffi.abi3.so
 export PYTHONPATH := $(CURDIR)/python
-# Rust unit tests link libpython (pyo3 without extension-module).
+# The PyO3 crate's unit tests link libpython (pyo3 without extension-module);
+# the core crate's need nothing.
 export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
 .PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench-parse bench-memory leak-check clean
@@ -19,12 +20,12 @@ dev-deps:
 
 lint: dev-deps
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) -m ruff check python tests conformance examples bench
 	$(PYTHON) -m ruff format --check python tests conformance examples bench
 
 rust-test:
-	cargo test
+	cargo test --workspace
 
 pytest: build
 	$(PYTHON) -m pytest -q tests

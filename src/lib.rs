@@ -1,13 +1,11 @@
 //! rcffi: CFFI with a Rust core.  See ARCHITECTURE.md for the map of layers.
 
 pub mod call;
-pub mod errors;
-pub mod frontend;
-pub mod library;
 pub mod memory;
-pub mod parse;
 pub mod python;
-pub mod types;
+
+// The core layers live in the Python-free crate `rcffi-core`.
+pub use rcffi_core::{errors, frontend, library, parse, types};
 
 use pyo3::prelude::*;
 

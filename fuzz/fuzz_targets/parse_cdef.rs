@@ -2,8 +2,8 @@
 //! and its spans must always be usable to render errors.
 #![no_main]
 
-use _rcffi::parse::typedefs::Predefined;
-use _rcffi::parse::{dump, parse_cdef, render_error};
+use rcffi_core::parse::typedefs::Predefined;
+use rcffi_core::parse::{dump, parse_cdef, render_error};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,8 @@
 //! Fuzzes `parse_type_name` (type strings given to `ffi.new`, `ffi.cast`...).
 #![no_main]
 
-use _rcffi::parse::typedefs::Predefined;
-use _rcffi::parse::{LineMap, dump, parse_type_name};
+use rcffi_core::parse::typedefs::Predefined;
+use rcffi_core::parse::{LineMap, dump, parse_type_name};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,6 +7,7 @@
 //! to `onerror` if given, else to `sys.unraisablehook` as cffi reports
 //! them, and the `error` value is returned to C instead.
 
+use crate::python::errors::CoreResult;
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError};
@@ -63,7 +64,7 @@ pub fn make(
         onerror: onerror.map(BorrowedObject::new),
         error,
     };
-    let closure = Closure::new(cif, Box::new(handler))?;
+    let closure = Closure::new(cif, Box::new(handler)).py()?;
     let code = closure.code();
     Ok(NewCallback { closure, code })
 }

@@ -3,6 +3,7 @@
 //! libffi or an argument stub), making the call, and converting the
 //! result back.
 
+use crate::python::errors::CoreResult;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
@@ -89,7 +90,7 @@ pub fn call_cdata<'py>(
             "a cdata function cannot be called with keyword arguments",
         ));
     }
-    let fnptr = me.ptr()?;
+    let fnptr = me.ptr().py()?;
     call_function(slf.py(), Callee { name: None, fty }, fnptr, args)
 }
 
@@ -149,10 +150,10 @@ pub fn call_function<'py, A: ArgList<'py> + ?Sized>(
                 };
                 extra.push(promoted_vararg(&cd.get().ty));
             }
-            let plan = v.plan_for(&extra)?;
+            let plan = v.plan_for(&extra).py()?;
             invoke_plan(py, &plan, callee, fnptr, args)
         }
-        TypePlan::Failed(e) => Err(e.clone().into()),
+        TypePlan::Failed(e) => Err(crate::python::errors::to_py(e.clone())),
     }
 }
 

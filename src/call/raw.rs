@@ -3,6 +3,7 @@
 //! `errno` and the C `FILE` helpers.  Everything above this module is safe
 //! Rust; every `unsafe` block here says why it holds.
 
+use crate::python::errors::CoreResult;
 use std::ffi::{CStr, c_void};
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -327,7 +328,7 @@ impl Small {
                 "internal error: struct argument size",
             ));
         }
-        let p = c.ptr()?;
+        let p = c.ptr().py()?;
         let mut b = Small([0; 16]);
         // SAFETY: a live cdata of a type of at least `n` bytes points to
         // that many readable bytes (`ptr` checked it is not released).
@@ -483,7 +484,7 @@ impl<'l> Frame<'l> {
                 c.ty.cname()
             )));
         };
-        let src = c.ptr()?;
+        let src = c.ptr().py()?;
         let p = self.arg_at(i, n);
         // SAFETY: the slot holds `n` bytes (checked by arg_at), and a live
         // cdata of a type of `n` bytes points to that many readable bytes.

@@ -6,6 +6,7 @@
 //! end of the memory when rcffi knows it (memory it allocated, or a
 //! Python buffer), where cffi would write past it.
 
+use crate::python::errors::CoreResult;
 use pyo3::exceptions::{PyIndexError, PyOverflowError, PySystemError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -110,7 +111,7 @@ pub fn as_integer(v: &Bound<'_, PyAny>) -> PyResult<i128> {
         let cd = cd.get();
         return match cd.ty.storage_primitive() {
             Some(p) if p.is_integer() || p.is_char_like() => {
-                let addr = cd.ptr()?;
+                let addr = cd.ptr().py()?;
                 // SAFETY: a primitive cdata's address holds a value of its size.
                 Ok(unsafe { raw::read_int(addr, p.size, p.reads_signed()) })
             }
@@ -195,7 +196,7 @@ pub fn as_float(v: &Bound<'_, PyAny>) -> PyResult<f64> {
     if let Ok(cd) = v.cast::<CData>() {
         let cd = cd.get();
         if let Some(p) = cd.ty.primitive().filter(|p| p.is_float()) {
-            let addr = cd.ptr()?;
+            let addr = cd.ptr().py()?;
             // SAFETY: a primitive cdata's address holds a value of its size.
             return Ok(unsafe { read_primitive_f64(p, addr) });
         }
@@ -337,7 +338,7 @@ fn as_wide_char(p: &Primitive, v: &Bound<'_, PyAny>) -> PyResult<u32> {
             && q.is_char_like()
             && q.size == p.size
         {
-            let addr = cd.ptr()?;
+            let addr = cd.ptr().py()?;
             // SAFETY: a primitive cdata's address holds a value of its size.
             return Ok(unsafe { raw::read_int(addr, q.size, false) } as u32);
         }
@@ -360,7 +361,7 @@ pub fn as_complex(v: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
         if let Some(p) = cd.ty.primitive()
             && p.family == PrimFamily::Complex
         {
-            let addr = cd.ptr()?;
+            let addr = cd.ptr().py()?;
             let half = p.size / 2;
             // SAFETY: a complex cdata holds two floats of `half` bytes.
             return Ok(unsafe {
@@ -416,7 +417,7 @@ pub unsafe fn write_primitive(
                     .primitive()
                     .is_some_and(|q| q.family == PrimFamily::Char)
             {
-                let addr = cd.get().ptr()?;
+                let addr = cd.get().ptr().py()?;
                 // SAFETY: a char cdata holds one byte.
                 unsafe { raw::read_int(addr, 1, false) as u8 }
             } else {
@@ -448,7 +449,7 @@ pub unsafe fn write_primitive(
                     .primitive()
                     .is_some_and(|q| q.family == PrimFamily::LongDouble)
             {
-                let src = cd.get().ptr()?;
+                let src = cd.get().ptr().py()?;
                 // SAFETY: both hold a long double of p.size bytes.
                 unsafe { raw::copy(addr, src, p.size) };
                 return Ok(());
@@ -734,7 +735,7 @@ pub fn pointer_value(
         return Err(convert_error(ty, "cdata pointer", v));
     };
     check_pointer_source(ty, &cd.get().ty, v)?;
-    Ok((cd.get().ptr()? as *const u8, CData::keeper_cdata(cd)))
+    Ok((cd.get().ptr().py()? as *const u8, CData::keeper_cdata(cd)))
 }
 
 fn too_many(ty: &TypeRef, got: usize) -> PyErr {
@@ -819,7 +820,7 @@ unsafe fn write_array(
         if room.is_some_and(|r| n > r) {
             return Err(too_many(ty, n));
         }
-        let from = src.ptr()?;
+        let from = src.ptr().py()?;
         // SAFETY: the source holds n items, and n items fit.
         unsafe { raw::copy(addr, from, n * isize_) };
         return Ok(());
@@ -935,7 +936,7 @@ unsafe fn write_struct(
     if let Ok(cd) = v.cast::<CData>()
         && std::sync::Arc::ptr_eq(&cd.get().ty, ty)
     {
-        let src = cd.get().ptr()?;
+        let src = cd.get().ptr().py()?;
         // SAFETY: both hold a struct of this type.
         unsafe { raw::copy(addr, src, layout.size) };
         return Ok(());

@@ -2,6 +2,7 @@
 //! top of the type model and the memory layer.  The `FFI` front end calls
 //! the same Rust functions.
 
+use crate::python::errors::CoreResult;
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
@@ -177,8 +178,10 @@ pub fn complete_struct_or_union(
         total_size: usize::try_from(totalsize).ok(),
         total_align: usize::try_from(totalalignment).ok().filter(|a| *a > 0),
     };
-    let lay = layout::compute(t.cname(), info.is_union, &decls, opts).map_err(Error::from)?;
-    types::complete_struct(t, lay).map_err(Error::from)?;
+    let lay = layout::compute(t.cname(), info.is_union, &decls, opts)
+        .map_err(Error::from)
+        .py()?;
+    types::complete_struct(t, lay).map_err(Error::from).py()?;
     Ok(())
 }
 
@@ -381,7 +384,7 @@ pub fn rawaddressof<'py>(
     if !t.is_pointer() {
         return Err(PyTypeError::new_err("expected a pointer ctype"));
     }
-    let addr = c.ptr()?.wrapping_offset(offset);
+    let addr = c.ptr().py()?.wrapping_offset(offset);
     CData::borrowed(t.clone(), addr, 0, CData::keeper_cdata(cdata)).into_base_object(py)
 }
 
@@ -540,7 +543,7 @@ pub fn new_custom<'py>(
             me.ty.cname()
         )));
     }
-    let ptr = me.ptr()?;
+    let ptr = me.ptr().py()?;
     if ptr.is_null() {
         return Err(pyo3::exceptions::PyMemoryError::new_err(format!(
             "alloc() returned NULL for {size} bytes"
@@ -613,7 +616,9 @@ pub fn cast_to<'py>(
             let addr: usize = if let Some(c) = cdv {
                 let c = c.get();
                 match &c.ty.kind {
-                    Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => c.ptr()? as usize,
+                    Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. } => {
+                        c.ptr().py()? as usize
+                    }
                     _ if c
                         .ty
                         .storage_primitive()
@@ -670,7 +675,7 @@ fn cast_scalar(
         let c = c.get();
         match c.ty.storage_primitive() {
             Some(q) => {
-                let addr = c.ptr()?;
+                let addr = c.ptr().py()?;
                 match q.family {
                     PrimFamily::LongDouble if p.family == PrimFamily::Bool && q.size >= 10 => {
                         // Tested on the x87 bits: a value too small for a
@@ -697,7 +702,7 @@ fn cast_scalar(
                 Kind::Pointer(_) | Kind::Function(_) | Kind::Array { .. }
             ) && (p.is_integer() || p.is_char_like()) =>
             {
-                Num::I(c.ptr()? as usize as i128)
+                Num::I(c.ptr().py()? as usize as i128)
             }
             None => {
                 return Err(PyTypeError::new_err(format!(
@@ -895,7 +900,7 @@ pub fn string<'py>(
         else {
             return Err(bad());
         };
-        let addr = me.ptr()?;
+        let addr = me.ptr().py()?;
         if addr.is_null() {
             return Err(null_use("string", c)?);
         }
@@ -924,7 +929,7 @@ pub fn string<'py>(
     match &me.ty.kind {
         Kind::Enum(e) => {
             let p = me.ty.storage_primitive().ok_or_else(bad)?;
-            let addr = me.ptr()?;
+            let addr = me.ptr().py()?;
             // SAFETY: an enum cdata holds an integer of its base type.
             let v = unsafe { raw::read_int(addr, p.size, p.is_signed()) };
             Ok(match e.name_of(v) {
@@ -936,7 +941,7 @@ pub fn string<'py>(
             if p.family != PrimFamily::Bool
                 && (p.is_char_like() || (p.is_integer() && p.size == 1)) =>
         {
-            let addr = me.ptr()?;
+            let addr = me.ptr().py()?;
             if p.size == 1 {
                 // SAFETY: a one-byte cdata holds one byte.
                 return Ok(PyBytes::new(py, unsafe { raw::slice(addr, 1) }).into_any());
@@ -969,7 +974,7 @@ pub fn unpack<'py>(
         return Err(PyValueError::new_err("'length' cannot be negative"));
     }
     let n = length as usize;
-    let addr = me.ptr()?;
+    let addr = me.ptr().py()?;
     if addr.is_null() {
         return Err(null_use("unpack", c)?);
     }
@@ -1193,7 +1198,7 @@ pub fn from_handle<'py>(py: Python<'py>, cdata: &Bound<'py, PyAny>) -> PyResult<
             me.ty.cname()
         )));
     }
-    let addr = me.ptr()? as usize;
+    let addr = me.ptr().py()? as usize;
     if addr == 0 {
         return Err(PyRuntimeError::new_err(
             "cannot use from_handle() on NULL pointer",
@@ -1269,7 +1274,7 @@ fn buffer_address(
                 me.ty.cname()
             )));
         }
-        let p = me.ptr()?;
+        let p = me.ptr().py()?;
         if p.is_null() && n > 0 {
             return Err(PyRuntimeError::new_err(
                 "cannot use memmove() on a NULL pointer",

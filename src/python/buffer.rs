@@ -7,6 +7,7 @@
 //! released, and memory exported through the buffer protocol is only
 //! freed once the last export ends (see `CData::export_started`).
 
+use crate::python::errors::CoreResult;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -72,7 +73,7 @@ pub fn buffer_new<'py>(
             ))
         })?,
     };
-    let addr = me.ptr()? as usize;
+    let addr = me.ptr().py()? as usize;
     let valid = match crate::python::backend::known_end(cdata) {
         Some(end) => size.min(end.saturating_sub(addr)),
         None => size,
@@ -102,7 +103,7 @@ impl MiniBuffer {
     /// used: the cdata's memory was not released, is not at NULL, and
     /// holds them (rcffi refuses what cffi warns would crash).
     fn data(&self, py: Python<'_>, end: usize) -> PyResult<*mut u8> {
-        self.cdata.bind(py).get().ptr()?;
+        self.cdata.bind(py).get().ptr().py()?;
         if end > self.valid {
             return Err(PyIndexError::new_err(format!(
                 "buffer access beyond the {} bytes of memory the cdata owns",

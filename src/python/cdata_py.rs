@@ -6,6 +6,7 @@
 //! cheaply: NULL pointers and released memory raise instead of crashing,
 //! and writes of open arrays stop at the end of memory rcffi allocated.
 
+use crate::python::errors::CoreResult;
 use std::sync::Arc;
 
 use pyo3::basic::CompareOp;
@@ -80,7 +81,7 @@ impl CData {
                 )));
             }
         };
-        let base = self.ptr()?;
+        let base = self.ptr().py()?;
         if base.is_null() {
             return Err(null_deref(&self.ty));
         }
@@ -143,7 +144,7 @@ impl CData {
 
     /// The address of the first item of a slice.
     fn slice_addr(&self, sel: &SliceSel) -> PyResult<*mut u8> {
-        let base = self.ptr()?;
+        let base = self.ptr().py()?;
         if base.is_null() && (sel.len > 0 || self.ty.is_pointer()) {
             return Err(null_deref(&self.ty));
         }
@@ -163,7 +164,7 @@ impl CData {
 
     /// The address of the struct `.field` acts on.
     fn struct_addr(&self) -> PyResult<*mut u8> {
-        let addr = self.ptr()?;
+        let addr = self.ptr().py()?;
         if addr.is_null() {
             return Err(PyRuntimeError::new_err(format!(
                 "cannot access fields through the null pointer '{}'",
@@ -180,7 +181,7 @@ impl CData {
         if !me.ty.is_scalar() {
             return Ok(None);
         }
-        let addr = me.ptr()?;
+        let addr = me.ptr().py()?;
         // SAFETY: a primitive cdata's address holds its value.
         Ok(Some(unsafe {
             convert::read(slf.py(), &me.ty, addr, Some(slf))?
@@ -224,7 +225,7 @@ impl CData {
                 return Ok("(released)".to_owned());
             }
             if let Kind::Enum(e) = &me.ty.kind {
-                let addr = me.ptr()?;
+                let addr = me.ptr().py()?;
                 let p = me
                     .ty
                     .storage_primitive()
@@ -241,7 +242,7 @@ impl CData {
                 .primitive()
                 .is_some_and(|p| p.family == PrimFamily::LongDouble)
             {
-                let addr = me.ptr()?;
+                let addr = me.ptr().py()?;
                 let size = me.ty.size().unwrap_or(16);
                 if size >= 10 {
                     // SAFETY: a long double cdata holds 16 bytes, 10 of them
@@ -410,7 +411,8 @@ fn pointer_add<'py>(
         }
     };
     let addr = me
-        .ptr()?
+        .ptr()
+        .py()?
         .wrapping_offset(n.wrapping_mul(sign).wrapping_mul(size as isize));
     let ty = if me.ty.is_array() {
         intern::pointer(&item)
@@ -514,7 +516,7 @@ impl CData {
         let me = slf.get();
         match me.ty.storage_primitive() {
             Some(p) => {
-                let addr = me.ptr()?;
+                let addr = me.ptr().py()?;
                 // SAFETY: a primitive cdata's address holds its value.
                 Ok(unsafe {
                     match p.family {
@@ -538,7 +540,7 @@ impl CData {
         let me = slf.get();
         let py = slf.py();
         if let Some(p) = me.ty.storage_primitive() {
-            let addr = me.ptr()?;
+            let addr = me.ptr().py()?;
             return match p.family {
                 PrimFamily::Char | PrimFamily::Char16 | PrimFamily::Char32 | PrimFamily::Bool => {
                     // SAFETY: the cdata holds a value of p.size bytes.
@@ -692,7 +694,7 @@ impl CData {
             )));
         }
         let size = ot.item().and_then(|i| i.size()).unwrap_or(1).max(1) as isize;
-        let diff = (me.ptr()? as isize).wrapping_sub(them.ptr()? as isize);
+        let diff = (me.ptr().py()? as isize).wrapping_sub(them.ptr().py()? as isize);
         if size > 1 && diff % size != 0 {
             return Err(PyValueError::new_err(
                 "pointer subtraction: the distance between the two pointers is not a multiple of the item size",
@@ -908,7 +910,7 @@ fn set_slice(
             && s.ty.item().is_some_and(|i| Arc::ptr_eq(i, &sel.item))
             && s.array_len() == Some(n)
         {
-            let from = s.ptr()?;
+            let from = s.ptr().py()?;
             // SAFETY: both ranges hold n items of this type.
             unsafe { raw::copy(start, from, n * isz) };
             return Ok(());

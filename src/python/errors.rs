@@ -42,8 +42,10 @@ pyo3::create_exception!(
     "An error raised for a missing or failing pkg-config."
 );
 
-impl From<Error> for PyErr {
-    fn from(e: Error) -> PyErr {
+/// The one conversion of a core [`Error`] into a Python exception (the
+/// core crate knows no Python, and the orphan rule keeps `From` out).
+pub fn to_py(e: Error) -> PyErr {
+    {
         let m = e.message;
         match e.kind {
             ErrorKind::CDef => CDefError::new_err(m),
@@ -61,6 +63,18 @@ impl From<Error> for PyErr {
             ErrorKind::ZeroDivision => PyZeroDivisionError::new_err(m),
             ErrorKind::Verification => VerificationError::new_err(m),
         }
+    }
+}
+
+/// `result.py()?`: a core `Result` as a `PyResult`, through [`to_py`].
+pub trait CoreResult<T> {
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> CoreResult<T> for Result<T, Error> {
+    #[inline]
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_py)
     }
 }
 

@@ -4,6 +4,7 @@
 //! `_cffi_backend.FFI` (`rcffi.api`) and `rcffi.FFI` derive from it and add
 //! the rest (`NULL`, `dlopen`, `callback`; `cdef`, `set_source`, `compile`...).
 
+use crate::python::errors::CoreResult;
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -92,7 +93,7 @@ impl FfiCore {
                 let t = self
                     .decls()
                     .parse_type(&text)
-                    .map_err(|e| super::errors::as_ffi_error(py, e.into()))?;
+                    .map_err(|e| super::errors::as_ffi_error(py, super::errors::to_py(e)))?;
                 cache.set_item(s, ctype_obj(py, &t)?)?;
                 t
             }
@@ -193,7 +194,7 @@ impl FfiCore {
         let result = decls.cdef(csource, opts);
         drop(decls);
         self.clear_caches(py);
-        result.map_err(PyErr::from)
+        result.py()
     }
 
     /// `ffi.typeof(cdecl)`: the ctype of a type string or of a cdata.
@@ -224,7 +225,7 @@ impl FfiCore {
         cdecl: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyCType>> {
         let t = match cdecl.cast::<PyString>() {
-            Ok(s) => self.decls().parse_callback_type(&s.to_cow()?)?,
+            Ok(s) => self.decls().parse_callback_type(&s.to_cow()?).py()?,
             Err(_) => self.resolve(cdecl)?,
         };
         ctype_obj(py, &t)
@@ -577,7 +578,7 @@ impl FfiCore {
     fn _include(&self, py: Python<'_>, other: &Bound<'_, FfiCore>) -> PyResult<()> {
         let theirs = other.get().decls().clone();
         let mut mine = self.decls();
-        mine.include(&theirs).map_err(PyErr::from)?;
+        mine.include(&theirs).py()?;
         drop(mine);
         self.clear_caches(py);
         Ok(())

@@ -10,6 +10,7 @@
 //! cdata (`ffi.typeof`, `ffi.cast`, `ffi.addressof(lib, name)`, pointer
 //! arguments and stores), these functions stand for their cdata.
 
+use crate::python::errors::CoreResult;
 use std::ffi::CString;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -106,7 +107,7 @@ pub fn make<'py>(
             fty.cname()
         )));
     }
-    let fnptr = me.ptr()? as usize;
+    let fnptr = me.ptr().py()? as usize;
     let cname = CString::new(name).map_err(|_| PyValueError::new_err("bad function name"))?;
     let doc = format!(
         "{};\n\nCFFI C function from {origin}",
@@ -301,7 +302,9 @@ fn _rcffi_function<'py>(
         // type, the same promise as casting an address to a function
         // pointer type.
         let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
-        Some(Arc::new(crate::call::plan::stub_plan(&cdata.get().ty, f)?))
+        Some(Arc::new(
+            crate::call::plan::stub_plan(&cdata.get().ty, f).py()?,
+        ))
     };
     make(
         cdata,
@@ -346,7 +349,7 @@ fn _api_function<'py>(
         // SAFETY: the API-mode module passes the address of the argument
         // stub it compiled for this very function type.
         let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
-        Some(Arc::new(crate::call::plan::stub_plan(&fty, f)?))
+        Some(Arc::new(crate::call::plan::stub_plan(&fty, f).py()?))
     };
     let cdata = marshal::borrowed_cdata(py, &fty, address as *mut u8)?;
     let origin = match module {

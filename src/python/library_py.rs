@@ -1,5 +1,6 @@
 //! `load_library` and the `CLibrary` objects it returns.
 
+use crate::python::errors::CoreResult;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -201,8 +202,8 @@ fn open_array_items(item: &TypeRef, v: &Bound<'_, PyAny>) -> PyResult<usize> {
 #[pyo3(signature = (filename=None, flags=0))]
 pub fn load_library(filename: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult<CLibrary> {
     let lib = match filename {
-        None => Library::open(None, flags)?,
-        Some(f) if f.is_none() => Library::open(None, flags)?,
+        None => Library::open(None, flags).py()?,
+        Some(f) if f.is_none() => Library::open(None, flags).py()?,
         Some(f) => {
             if let Ok(cd) = f.cast::<CData>() {
                 let me = cd.get();
@@ -212,7 +213,7 @@ pub fn load_library(filename: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult
                         me.ty.cname()
                     )));
                 }
-                let h = me.ptr()?;
+                let h = me.ptr().py()?;
                 if h.is_null() {
                     return Err(PyRuntimeError::new_err("cannot call dlopen(NULL)"));
                 }
@@ -221,7 +222,7 @@ pub fn load_library(filename: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult
                 unsafe { Library::from_handle(h as *mut std::ffi::c_void) }
             } else {
                 let path = filename_of(f)?;
-                Library::open(Some(&path), flags)?
+                Library::open(Some(&path), flags).py()?
             }
         }
     };

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use _rcffi::parse::{dump, parse_cdef, parse_type_name, render_error, typedefs::Predefined};
+use rcffi_core::parse::{dump, parse_cdef, parse_type_name, render_error, typedefs::Predefined};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use _rcffi::parse::parse_cdef;
-use _rcffi::parse::typedefs::Predefined;
+use rcffi_core::parse::parse_cdef;
+use rcffi_core::parse::typedefs::Predefined;
 
 /// About 3,000 lines: typedefs, structs, enums, prototypes, defines.
 fn header(lines: usize) -> String {

@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use _rcffi::parse::typedefs::Predefined;
-use _rcffi::parse::{dump, parse_cdef, parse_type_name, render_error};
+use rcffi_core::parse::typedefs::Predefined;
+use rcffi_core::parse::{dump, parse_cdef, parse_type_name, render_error};
 
 fn run_cdef(src: &str) -> String {
     match parse_cdef(src, &Predefined) {
