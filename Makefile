@@ -1,10 +1,21 @@
 # rcffi — the two commands of the README are `make demo` and `make test`.
-PYTHON ?= python3
+# Everything runs in a project-local virtualenv (`.venv`, made on first use
+# from BASE_PYTHON with requirements-dev.txt); nothing is installed into
+# another interpreter.  `make test PYTHON=/path/to/python` uses that
+# interpreter instead (and installs requirements-dev.txt into it).
+BASE_PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(VENV)/bin/python
+DEPS := $(VENV)/.deps-done
+else
+DEPS := $(CURDIR)/build/.deps-done-$(subst /,_,$(PYTHON))
+endif
 SO := python/rcffi/_rcffi.abi3.so
 export PYTHONPATH := $(CURDIR)/python
 # The PyO3 crate's unit tests link libpython (pyo3 without extension-module);
 # the core crate's need nothing.
-export LD_LIBRARY_PATH := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
+export LD_LIBRARY_PATH := $(shell $(BASE_PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
 .PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench-parse bench-memory leak-check clean
 
@@ -12,11 +23,20 @@ build:
 	cargo build --release --features extension-module
 	cp target/release/lib_rcffi.so $(SO)
 
-demo: build
+demo: build dev-deps
 	$(PYTHON) examples/demo.py
 
-dev-deps:
-	$(PYTHON) -m pip install -q -r requirements-dev.txt
+dev-deps: $(DEPS)
+
+$(VENV)/.deps-done: requirements-dev.txt
+	test -x $(VENV)/bin/python || $(BASE_PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(CURDIR)/build/.deps-done-%: requirements-dev.txt
+	mkdir -p build
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
 
 lint: dev-deps
 	cargo fmt --check
@@ -27,7 +47,7 @@ lint: dev-deps
 rust-test:
 	cargo test --workspace
 
-pytest: build
+pytest: build dev-deps
 	$(PYTHON) -m pytest -q tests
 
 # python/rcffi/__init__.pyi against the built module (names, signatures);
@@ -36,7 +56,7 @@ stubtest: build dev-deps
 	$(PYTHON) -m mypy.stubtest rcffi --mypy-config-file python/stubtest-mypy.ini \
 		--allowlist python/stubtest-allowlist.txt
 
-conformance: build
+conformance: build dev-deps
 	$(PYTHON) conformance/run.py --suite all
 
 # `pip install .` on a fresh venv: the wheel builds and imports.

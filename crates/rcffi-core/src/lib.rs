@@ -4,6 +4,7 @@
 //! * [`types`] — the C type model, interning and struct layout;
 //! * [`frontend`] — the declarations of one `FFI` and their resolution;
 //! * [`library`] — dlopen/dlsym;
+//! * [`module`] — the tables of compiled and out-of-line modules;
 //! * [`errors`] — the core's error type, converted to Python exceptions
 //!   in one place by the PyO3 crate.
 //!
@@ -12,5 +13,6 @@
 pub mod errors;
 pub mod frontend;
 pub mod library;
+pub mod module;
 pub mod parse;
 pub mod types;
