@@ -17,8 +17,8 @@ use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+use crate::python::pyo3_internals::get_trampoline_function;
 use pyo3::ffi;
-use pyo3::impl_::trampoline::get_trampoline_function;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 

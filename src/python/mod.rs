@@ -13,6 +13,7 @@ pub mod ffi;
 pub mod finalizer;
 pub mod function;
 pub mod library_py;
+pub mod pyo3_internals;
 
 use pyo3::prelude::*;
 

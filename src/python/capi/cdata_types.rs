@@ -14,7 +14,7 @@ use pyo3::types::{PyTuple, PyType};
 
 use crate::memory::cdata::CData;
 use crate::memory::object::{self, CDataClass, ObjectLayout};
-use crate::types::intern;
+use crate::python::pyo3_internals;
 
 /// Name, base (an earlier entry; `None`: the pyclass) and whether the
 /// class is a base of later ones, in the order of [`CDataClass`].
@@ -70,7 +70,7 @@ fn make_classes(py: Python<'_>) -> PyResult<()> {
         made.push(new_class(py, name, &base, *basetype, slots)?);
     }
     let size: usize = core.getattr("__basicsize__")?.extract()?;
-    let value = value_offset(py)?;
+    let value = pyo3_internals::value_offset(py)?;
     let weaklist: usize = core.getattr("__weakrefoffset__")?.extract()?;
     let layout = ObjectLayout {
         size,
@@ -105,7 +105,7 @@ fn make_classes(py: Python<'_>) -> PyResult<()> {
     // pyclass, and check_layout verifies (before any other use) that an
     // object made by into_object matches one made by PyO3.
     unsafe { object::set_classes(types, layout) };
-    check_layout(py, layout)
+    pyo3_internals::check_layout(py, layout)
 }
 
 /// A heap subtype of `base` with the given slots and no data of its own.
@@ -144,31 +144,4 @@ fn new_class<'py>(
         Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))?
     };
     Ok(tp.cast_into::<PyType>()?)
-}
-
-/// Where the pyclass keeps its value: measured on an object made by PyO3.
-fn value_offset(py: Python<'_>) -> PyResult<usize> {
-    let probe = Bound::new(py, CData::value(intern::void(), [0; 16]))?;
-    Ok(probe.get() as *const CData as usize - probe.as_ptr() as usize)
-}
-
-/// Checks that `CData::into_object` makes objects laid out as PyO3 makes
-/// its own: the same bytes outside the header and the value (PyO3's other
-/// per-object state, zero for this pyclass).
-fn check_layout(py: Python<'_>, l: ObjectLayout) -> PyResult<()> {
-    let theirs = Bound::new(py, CData::value(intern::void(), [0; 16]))?.into_any();
-    let mine = CData::value(intern::void(), [0; 16]).into_object(py, CDataClass::Base)?;
-    let bytes = |o: &Bound<'_, PyAny>| -> Vec<u8> {
-        // SAFETY: o is a live object of `l.size` bytes.
-        unsafe { std::slice::from_raw_parts(o.as_ptr().cast::<u8>(), l.size).to_vec() }
-    };
-    let (x, y) = (bytes(&theirs), bytes(mine.as_any()));
-    let header = size_of::<ffi::PyObject>();
-    let value = l.value..l.value + size_of::<CData>();
-    if (header..l.size).any(|i| !value.contains(&i) && x[i] != y[i]) {
-        return Err(PyImportError::new_err(
-            "rcffi: unexpected layout of the cdata pyclass",
-        ));
-    }
-    Ok(())
 }

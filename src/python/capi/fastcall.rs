@@ -17,9 +17,9 @@ use std::ffi::{CString, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+use crate::python::pyo3_internals::get_trampoline_function;
 use pyo3::exceptions::PyImportError;
 use pyo3::ffi;
-use pyo3::impl_::trampoline::get_trampoline_function;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 

@@ -14,8 +14,8 @@
 use std::ffi::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::python::pyo3_internals::get_trampoline_function;
 use pyo3::ffi;
-use pyo3::impl_::trampoline::get_trampoline_function;
 use pyo3::prelude::*;
 
 use super::attr::{read_pointer_field, read_scalar, write_scalar};
