@@ -29,7 +29,7 @@ demo: build dev-deps
 dev-deps: $(DEPS)
 
 $(VENV)/.deps-done: requirements-dev.txt
-	test -x $(VENV)/bin/python || $(BASE_PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(BASE_PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
