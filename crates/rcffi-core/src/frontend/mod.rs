@@ -5,6 +5,7 @@
 pub mod apimode;
 pub mod consteval;
 pub mod cspell;
+pub mod namespace;
 pub mod resolve;
 
 use std::collections::{HashMap, HashSet};
@@ -95,11 +96,17 @@ pub struct Declarations {
     pub api: Arc<Vec<ApiItem>>,
     /// How many cdefs were registered.
     pub cdef_count: usize,
+    /// Where names that the cdefs do not declare are looked up (the
+    /// tables of a compiled or out-of-line module); with one, a tag that
+    /// no one declares is an error instead of a new opaque struct.
+    pub namespaces: Vec<std::sync::Arc<dyn namespace::Namespace>>,
 }
 
 impl TypedefNames for Declarations {
     fn is_typedef(&self, name: &str) -> bool {
-        self.typedefs.contains_key(name) || self.dots_typedefs.contains_key(name)
+        self.typedefs.contains_key(name)
+            || self.dots_typedefs.contains_key(name)
+            || self.namespaces.iter().any(|ns| ns.has_typedef(name))
     }
 }
 
@@ -257,7 +264,23 @@ impl Declarations {
             .extend(other.raw_function_typedefs.iter().cloned());
         self.const_typedefs
             .extend(other.const_typedefs.iter().cloned());
+        self.namespaces.extend(other.namespaces.iter().cloned());
         Ok(())
+    }
+
+    /// The value of the integer constant `name`: declared here, else from
+    /// a namespace (whose error says when `name` is another kind of
+    /// global).  `Ok(None)`: not an integer constant known here.
+    pub fn integer_const(&self, name: &str) -> Result<Option<Constant>, Error> {
+        if let Some(c) = self.constants.get(name) {
+            return Ok(Some(*c));
+        }
+        for ns in &self.namespaces {
+            if let Some(v) = ns.integer_const(name)? {
+                return Ok(Some(Constant::Int(v)));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether `t` is `const` at its top level, written out or through a
@@ -276,8 +299,22 @@ impl Declarations {
 
     /// Whether `t` names a function type through a typedef.
     pub fn is_raw_function(&self, t: &parse::ast::TypeExpr) -> bool {
-        matches!(t, parse::ast::TypeExpr::Base { base: parse::ast::BaseType::Named(n), .. }
-            if self.raw_function_typedefs.contains(n))
+        let parse::ast::TypeExpr::Base {
+            base: parse::ast::BaseType::Named(n),
+            ..
+        } = t
+        else {
+            return false;
+        };
+        if self.raw_function_typedefs.contains(n) {
+            return true;
+        }
+        if self.typedefs.contains_key(n) {
+            return false;
+        }
+        self.namespaces
+            .iter()
+            .any(|ns| ns.typedef(n).ok().flatten().is_some_and(|t| t.is_function))
     }
 
     /// `ffi.list_types()`: typedef names, struct names, union names, each
@@ -293,9 +330,19 @@ impl Declarations {
                 unions.push(n.to_owned());
             }
         }
+        for ns in &self.namespaces {
+            if let Ok((t, s, u)) = ns.list_types() {
+                typedefs.extend(t);
+                structs.extend(s);
+                unions.extend(u);
+            }
+        }
         typedefs.sort();
+        typedefs.dedup();
         structs.sort();
+        structs.dedup();
         unions.sort();
+        unions.dedup();
         (typedefs, structs, unions)
     }
 }

@@ -9,6 +9,7 @@ use super::apimode::{
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
+use super::namespace::TagKind;
 use super::{CdefOptions, Constant, Declarations, DotsKind, FunctionDecl, VariableDecl};
 use crate::errors::{Error, ErrorKind};
 use crate::parse::ast::{
@@ -98,9 +99,9 @@ impl<'a> Resolver<'a> {
         if let Some((_, v)) = self.enum_scope.iter().rev().find(|(n, _)| n == name) {
             return Some(Value::Int(*v));
         }
-        match self.decls.constants.get(name)? {
-            Constant::Int(i) => Some(Value::Int(*i)),
-            Constant::Float(f) => Some(Value::Float(*f)),
+        match self.decls.integer_const(name).ok()?? {
+            Constant::Int(i) => Some(Value::Int(i)),
+            Constant::Float(f) => Some(Value::Float(f)),
             Constant::Unresolved => None,
         }
     }
@@ -305,6 +306,11 @@ impl<'a> Resolver<'a> {
                 span,
             ));
         }
+        for ns in &self.decls.namespaces {
+            if let Some(t) = ns.typedef(name).map_err(|e| Located::at(e, span))? {
+                return Ok(t.ty);
+            }
+        }
         match name {
             "bool" => Ok(intern::prim("_Bool")),
             "FILE" => Ok(self.decls.file_type()),
@@ -312,6 +318,37 @@ impl<'a> Resolver<'a> {
                 Located::at(Error::cdef(format!("unknown type name '{name}'")), span)
             }),
         }
+    }
+
+    /// The tag `key` from the namespaces of the declarations.  With
+    /// namespaces, a tag none of them knows is an error (cffi's compiled
+    /// modules do not make opaque structs for unknown names).
+    fn namespace_tag(
+        &self,
+        kind: TagKind,
+        name: &str,
+        key: &str,
+        span: Span,
+    ) -> Result<Option<TypeRef>, Located> {
+        if self.decls.namespaces.is_empty() {
+            return Ok(None);
+        }
+        for ns in &self.decls.namespaces {
+            if let Some(t) = ns.tag(kind, name).map_err(|e| Located::at(e, span))? {
+                return Ok(Some(t));
+            }
+        }
+        if kind == TagKind::Struct && name == "_IO_FILE" {
+            return Ok(Some(self.decls.file_type()));
+        }
+        let what = match kind {
+            TagKind::Enum => "enum",
+            TagKind::Struct | TagKind::Union => "struct/union",
+        };
+        Err(Located::at(
+            Error::ffi(format!("undefined {what} name: '{key}'")),
+            span,
+        ))
     }
 
     fn tag_key(kind: StructKind, name: &str) -> String {
@@ -330,6 +367,15 @@ impl<'a> Resolver<'a> {
         let ty = match &def.name {
             Some(name) => {
                 let key = Self::tag_key(def.kind, name);
+                if def.body.is_none() && !self.decls.tags.contains_key(&key) {
+                    let kind = match def.kind {
+                        StructKind::Struct => TagKind::Struct,
+                        StructKind::Union => TagKind::Union,
+                    };
+                    if let Some(t) = self.namespace_tag(kind, name, &key, def.span)? {
+                        return Ok(t);
+                    }
+                }
                 match self.decls.tags.get(&key) {
                     Some(t)
                         if def.body.is_some()
@@ -633,6 +679,12 @@ impl<'a> Resolver<'a> {
             && let Some(t) = self.anonymous.get(&def.span.start)
         {
             return Ok(t.clone());
+        }
+        if let (Some(key), Some(name), None) = (&key, &def.name, &def.body)
+            && !self.decls.tags.contains_key(key)
+            && let Some(t) = self.namespace_tag(TagKind::Enum, name, key, def.span)?
+        {
+            return Ok(t);
         }
         if let Some(key) = &key
             && let Some(t) = self.decls.tags.get(key)

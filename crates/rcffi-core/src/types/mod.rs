@@ -65,15 +65,109 @@ pub struct StructInfo {
     /// Why the struct has no layout, when its declaration was invalid or
     /// partial (shown when it is used).
     problem: OnceLock<String>,
+    /// How to lay the struct out at its first use (the structs of module
+    /// tables, whose fields are realised only then).
+    lazy: OnceLock<Box<dyn LazyLayout>>,
+}
+
+/// A layout computed at the first use of a struct (see
+/// [`set_lazy_layout`]).  An error becomes the struct's problem.
+pub trait LazyLayout: Send + Sync {
+    fn compute(&self) -> Result<Layout, String>;
 }
 
 impl StructInfo {
+    #[inline]
     pub fn layout(&self) -> Option<&Arc<Layout>> {
+        match self.layout.get() {
+            Some(l) => Some(l),
+            None => self.complete_lazily(),
+        }
+    }
+
+    /// Runs the lazy layout, once (under one process-wide lock, taken
+    /// again freely by the thread holding it: a layout may need the
+    /// layouts of its fields).  A struct that needs its own layout to be
+    /// laid out (only a corrupt table says so) stays without one.
+    #[cold]
+    fn complete_lazily(&self) -> Option<&Arc<Layout>> {
+        let lazy = self.lazy.get()?;
+        if self.problem.get().is_some() {
+            return None;
+        }
+        let me = self as *const StructInfo as usize;
+        lazy_lock::with(me, || {
+            if self.layout.get().is_some() || self.problem.get().is_some() {
+                return;
+            }
+            match lazy.compute() {
+                Ok(l) => {
+                    let _ = self.layout.set(Arc::new(l));
+                }
+                Err(why) => {
+                    let _ = self.problem.set(why);
+                }
+            }
+        });
         self.layout.get()
     }
 
     pub fn problem(&self) -> Option<&str> {
         self.problem.get().map(String::as_str)
+    }
+}
+
+/// The lock of lazy layouts: one for the process, reentrant for the
+/// thread holding it; a struct already being laid out by this thread is
+/// skipped.
+mod lazy_lock {
+    use std::cell::RefCell;
+    use std::sync::Mutex;
+
+    static LOCK: Mutex<()> = Mutex::new(());
+
+    thread_local! {
+        /// The structs this thread is laying out (innermost last).
+        static RUNNING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn with(key: usize, f: impl FnOnce()) {
+        let (outermost, reentered) =
+            RUNNING.with(|r| (r.borrow().is_empty(), r.borrow().contains(&key)));
+        if reentered {
+            return;
+        }
+        // A poisoned lock only means a panic elsewhere; the layouts set so
+        // far are consistent (each is set once, whole).
+        let guard = outermost.then(|| LOCK.lock().unwrap_or_else(|e| e.into_inner()));
+        RUNNING.with(|r| r.borrow_mut().push(key));
+        struct Pop;
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                RUNNING.with(|r| {
+                    r.borrow_mut().pop();
+                });
+            }
+        }
+        let pop = Pop;
+        f();
+        drop(pop);
+        drop(guard);
+    }
+}
+
+/// Makes the struct or union `t` lay itself out with `lazy` at its first
+/// use.  Fails if `t` is not a struct or union or already has a layout.
+pub fn set_lazy_layout(t: &TypeRef, lazy: Box<dyn LazyLayout>) -> Result<(), LayoutError> {
+    match &t.kind {
+        Kind::Struct(info) if info.layout.get().is_none() => info
+            .lazy
+            .set(lazy)
+            .map_err(|_| LayoutError::new(format!("'{}' is already lazy", t.cname()))),
+        _ => Err(LayoutError::new(format!(
+            "'{}' is not a struct or union to complete",
+            t.cname()
+        ))),
     }
 }
 
@@ -273,6 +367,7 @@ pub fn new_struct(name: &str, is_union: bool) -> TypeRef {
             is_union,
             layout: OnceLock::new(),
             problem: OnceLock::new(),
+            lazy: OnceLock::new(),
         }),
         name.to_owned(),
         name.len(),
