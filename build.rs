@@ -1,5 +1,6 @@
 //! Compiles the C functions behind `_cffi_backend._testfunc` (cffi's test
-//! suite calls them through function pointers), and tells the code which
+//! suite calls them through function pointers) and the one export of
+//! `_cffi_backend` returning a `long double`, and tells the code which
 //! PyO3 Cargo.lock holds (`src/python/pyo3_internals.rs` checks it).
 
 fn main() {
@@ -8,6 +9,11 @@ fn main() {
         .file("src/call/testfuncs.c")
         .warnings(true)
         .compile("rcffi_testfuncs");
+    println!("cargo:rerun-if-changed=src/python/module/exports.c");
+    cc::Build::new()
+        .file("src/python/module/exports.c")
+        .warnings(true)
+        .compile("rcffi_exports");
 
     println!("cargo:rerun-if-changed=Cargo.lock");
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();

@@ -5,7 +5,7 @@ pub mod memory;
 pub mod python;
 
 // The core layers live in the Python-free crate `rcffi-core`.
-pub use rcffi_core::{errors, frontend, library, parse, types};
+pub use rcffi_core::{errors, frontend, library, module, parse, types};
 
 use pyo3::prelude::*;
 

@@ -55,13 +55,19 @@ def test_backend_ffi_subclass_with_its_own_init():
     assert mine.init_once(lambda: "done", 1) == "done"
 
 
-def test_modules_generated_by_cffi_are_refused():
+def test_bad_out_of_line_modules_are_import_errors():
     with pytest.raises(ImportError, match="has unknown version 0x2594"):
         Backend.FFI("mod", _version=0x2594)
-    with pytest.raises(ImportError, match="rcffi cannot read cffi's type tables"):
+    # An ENUM opcode naming enum 0 of a module without enums.
+    with pytest.raises(ImportError, match=r"module 'mod': types\[0\]: opcode ENUM"):
         Backend.FFI("mod", _version=0x2601, _types=b"\x00\x00\x00\x0b")
+    with pytest.raises(ImportError, match="not a multiple of 4"):
+        Backend.FFI("mod", _version=0x2601, _types=b"\x00\x00\x01")
     with pytest.raises(TypeError):
         Backend.FFI("mod", _bogus=1)
+    ffi = Backend.FFI("mod", _version=0x2601, _types=b"\x00\x00\x07\x01")
+    with pytest.raises(ValueError, match="more than once"):
+        ffi.__init__("mod", _version=0x2601, _types=b"\x00\x00\x07\x01")
 
 
 def test_methods_of_the_native_base_have_docstrings():

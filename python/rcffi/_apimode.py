@@ -496,7 +496,9 @@ def _register_backend_names() -> None:
     for cls, name in ((Lib, "Lib"), (_FFIGlobSupport, "__FFIGlobSupport")):
         cls.__module__ = "_cffi_backend"
         cls.__name__ = cls.__qualname__ = name
-        setattr(_backend, name, cls)
+        # The native Lib of table-backed modules keeps the name.
+        if not hasattr(_backend, name):
+            setattr(_backend, name, cls)
 
 
 _register_backend_names()

@@ -723,6 +723,26 @@ impl Closure {
     pub fn code(&self) -> *mut u8 {
         self.code as *mut u8
     }
+
+    /// Runs the handler as a call of the closure would, on arguments that
+    /// are already in memory (`extern "Python"`, whose C code stores them
+    /// itself): `args[i]` points to argument `i`, `result` to the result
+    /// buffer.  A panic stops here.
+    ///
+    /// # Safety
+    /// `args` must hold one pointer per argument of the closure's type,
+    /// each to a value of that argument's type, and `result` must be
+    /// writable for the result's size and at least 8 bytes.
+    pub unsafe fn run_in_place(&self, args: *mut *mut c_void, result: *mut c_void) {
+        let call = Incoming {
+            args,
+            // SAFETY: the cif is prepared and owned by this closure.
+            nargs: unsafe { (*self._cif.raw()).nargs as usize },
+            result,
+            _life: std::marker::PhantomData,
+        };
+        let _ = catch_unwind(AssertUnwindSafe(|| self._handler.handle(call)));
+    }
 }
 
 impl Drop for Closure {

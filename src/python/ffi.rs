@@ -5,7 +5,7 @@
 //! the rest (`NULL`, `dlopen`, `callback`; `cdef`, `set_source`, `compile`...).
 
 use crate::python::errors::CoreResult;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -14,6 +14,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use super::backend;
 use super::capi::GilCell;
 use super::ctype::{PyCType, ctype_obj};
+use super::module::state::ModuleState;
 use crate::frontend::{CdefOptions, Constant, Declarations};
 use crate::memory::cdata::CData;
 use crate::types::{TypeRef, intern};
@@ -28,6 +29,9 @@ pub struct FfiCore {
     /// The last type strings resolved, by identity (the strings of Python
     /// code are constants: the same object each time), before `cache`.
     recent: GilCell<Recent>,
+    /// The tables of the compiled or out-of-line module this FFI reads
+    /// its types from (see `python::module`).
+    tables: OnceLock<Arc<ModuleState>>,
 }
 
 /// How many type strings [`FfiCore::recent`] remembers.
@@ -40,6 +44,31 @@ struct Recent {
 }
 
 impl FfiCore {
+    /// The module tables of this FFI, if it was made from some.
+    pub fn module_state(&self) -> Option<&Arc<ModuleState>> {
+        self.tables.get()
+    }
+
+    /// Makes this FFI read its types from the module tables of `state`
+    /// (once: cffi's "cannot call FFI.__init__() more than once").
+    pub fn attach_tables(&self, py: Python<'_>, state: Arc<ModuleState>) -> PyResult<()> {
+        let types = state.types.clone();
+        self.tables
+            .set(state)
+            .map_err(|_| PyValueError::new_err("cannot call FFI.__init__() more than once"))?;
+        self.decls().namespaces.push(types);
+        self.clear_caches(py);
+        Ok(())
+    }
+
+    /// The integer constant `name` of the declarations or tables.
+    pub fn namespace_integer(&self, name: &str) -> PyResult<Option<i128>> {
+        match self.decls().integer_const(name).py()? {
+            Some(Constant::Int(i)) => Ok(Some(i)),
+            _ => Ok(None),
+        }
+    }
+
     fn decls(&self) -> std::sync::MutexGuard<'_, Declarations> {
         // A poisoned lock means a panic happened mid-update; the staged
         // update of cdef never leaves the declarations half-changed.
@@ -165,6 +194,7 @@ impl FfiCore {
             decls: Mutex::new(Declarations::new()),
             cache: PyDict::new(py).unbind(),
             recent: GilCell::new(Recent::default()),
+            tables: OnceLock::new(),
         }
     }
 
@@ -476,8 +506,14 @@ impl FfiCore {
 
     /// `ffi.integer_const(name)`: the value of an integer constant or enumerator.
     fn integer_const(&self, name: &str) -> PyResult<i128> {
-        match self.decls().constants.get(name) {
-            Some(Constant::Int(i)) => Ok(*i),
+        let found = self.decls().integer_const(name).py()?;
+        if found.is_none() && self.tables.get().is_some() {
+            return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "integer constant '{name}' not found"
+            )));
+        }
+        match found {
+            Some(Constant::Int(i)) => Ok(i),
             Some(_) => Err(PyValueError::new_err(format!(
                 "'{name}' is not an integer constant known in ABI mode"
             ))),
@@ -582,6 +618,13 @@ impl FfiCore {
         drop(mine);
         self.clear_caches(py);
         Ok(())
+    }
+
+    /// Whether this FFI reads its types from module tables (the `ffi` of
+    /// a compiled module, or of an out-of-line module).
+    #[getter]
+    fn _rcffi_has_tables(&self) -> bool {
+        self.tables.get().is_some()
     }
 
     /// `ffi.errno`: the C `errno` saved after the last C call of this thread

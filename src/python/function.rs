@@ -73,7 +73,7 @@ impl CFunction {
 
 /// The C declaration of function `name` of type `fty`, for `__doc__`:
 /// `int add(int, int)`.
-fn declaration(fty: &TypeRef, name: &str) -> String {
+pub fn declaration(fty: &TypeRef, name: &str) -> String {
     let Some(f) = fty.func_info() else {
         return name.to_owned();
     };
@@ -170,7 +170,15 @@ pub fn cdata_of<'py>(v: &Bound<'py, PyAny>) -> Option<Bound<'py, CData>> {
         return None;
     }
     let s = v.getattr(intern!(v.py(), "__self__")).ok()?;
-    let h = s.cast::<CFunction>().ok()?;
+    let Ok(h) = s.cast::<CFunction>() else {
+        // cffi's C wrapper of a lib function (see `module::attrs`).
+        let name: String = v
+            .getattr(intern!(v.py(), "__name__"))
+            .ok()?
+            .extract()
+            .ok()?;
+        return super::module::lib_obj::wrapper_cdata(&s, &name);
+    };
     Some(h.get().cdata.bind(v.py()).clone())
 }
 
@@ -316,6 +324,24 @@ fn _rcffi_function<'py>(
     )
 }
 
+/// The plan of a compiled function of type `fty` whose argument stub is
+/// at `stub` (0: none): `None` (the type's own plan) when it makes a
+/// direct register call, else the stub's.
+pub fn api_plan(fty: &TypeRef, stub: usize) -> PyResult<Option<Arc<CallPlan>>> {
+    let direct = matches!(
+        crate::call::plan::plan_of(fty),
+        crate::call::plan::TypePlan::Fixed(p)
+            if matches!(p.invoker, crate::call::plan::Invoker::Direct(_))
+    );
+    if direct || stub == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the compiled module gives the address of the argument stub
+    // it compiled for this very function type.
+    let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
+    Ok(Some(Arc::new(crate::call::plan::stub_plan(fty, f).py()?)))
+}
+
 /// `_api_function(fntype, address, stub, name, module=None)`: `lib.name`
 /// of the API-mode module `module`, for the function of type `fntype` at
 /// `address` whose compiled argument stub is at `stub` (0: none).  Calls
@@ -338,19 +364,7 @@ fn _api_function<'py>(
             fty.cname()
         )));
     }
-    let direct = matches!(
-        crate::call::plan::plan_of(&fty),
-        crate::call::plan::TypePlan::Fixed(p)
-            if matches!(p.invoker, crate::call::plan::Invoker::Direct(_))
-    );
-    let plan = if direct || stub == 0 {
-        None
-    } else {
-        // SAFETY: the API-mode module passes the address of the argument
-        // stub it compiled for this very function type.
-        let f = unsafe { std::mem::transmute::<usize, crate::call::direct::ArgsStub>(stub) };
-        Some(Arc::new(crate::call::plan::stub_plan(&fty, f).py()?))
-    };
+    let plan = api_plan(&fty, stub)?;
     let cdata = marshal::borrowed_cdata(py, &fty, address as *mut u8)?;
     let origin = match module {
         Some(m) => format!("{}.lib", m.to_cow()?),

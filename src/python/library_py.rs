@@ -26,9 +26,14 @@ pub struct CLibrary {
 }
 
 impl CLibrary {
+    /// The library's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The address of `name`, with the error cffi raises when it is
     /// missing (`missing` builds it from the dlerror text).
-    fn lookup(&self, name: &str, missing: impl FnOnce(String) -> PyErr) -> PyResult<*mut u8> {
+    pub fn lookup(&self, name: &str, missing: impl FnOnce(String) -> PyErr) -> PyResult<*mut u8> {
         let lib = self
             .lib
             .read()
@@ -135,7 +140,7 @@ impl CLibrary {
     }
 
     /// Closes the library (`dlclose`); later uses raise ValueError.
-    fn close_lib(&self) -> PyResult<()> {
+    pub fn close_lib(&self) -> PyResult<()> {
         let mut lib = self
             .lib
             .write()

@@ -13,6 +13,7 @@ pub mod ffi;
 pub mod finalizer;
 pub mod function;
 pub mod library_py;
+pub mod module;
 pub mod pyo3_internals;
 
 use pyo3::prelude::*;
@@ -41,6 +42,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     backend::register(&m)?;
     call_py::register(&m)?;
     function::register(&m)?;
+    module::register(&m)?;
     Ok(m)
 }
 
