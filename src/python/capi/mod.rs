@@ -92,3 +92,39 @@ impl<T> GilCell<T> {
         f(unsafe { &mut *self.0.get() })
     }
 }
+
+/// Runs the body of a C slot or export, called by CPython or C code with
+/// the GIL held: errors are restored as the current exception and `err`
+/// is returned; a panic stops here and becomes a `SystemError` naming
+/// `what`.  The thread counts as attached for PyO3 while `f` runs (so
+/// `Py` references dropped in it are released at once), except during
+/// finalization, where PyO3 refuses to attach and `f` runs anyway (the
+/// GIL is held).
+pub fn slot_guard<R>(err: R, what: &str, f: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
+    use std::panic::AssertUnwindSafe;
+    let body = |py: Python<'_>| match f(py) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            e.restore(py);
+            None
+        }
+    };
+    let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut body = Some(body);
+        if let Some(r) = Python::try_attach(|py| body.take().and_then(|b| b(py))) {
+            return r;
+        }
+        // SAFETY: the caller is a slot or export, called with the GIL.
+        body.and_then(|b| b(unsafe { Python::assume_attached() }))
+    }));
+    match r {
+        Ok(Some(v)) => v,
+        Ok(None) => err,
+        Err(_) => {
+            // SAFETY: as above.
+            let py = unsafe { Python::assume_attached() };
+            pyo3::exceptions::PySystemError::new_err(format!("rcffi: panic in {what}")).restore(py);
+            err
+        }
+    }
+}

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{CString, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError};
@@ -196,6 +197,18 @@ fn constant_bytes(getter: *mut c_void, size: usize) -> *mut u8 {
     p
 }
 
+/// Make the functions of cffi-built modules use cffi's wrappers (and so
+/// the exports) rather than rcffi's plans: a hook for tests, set by
+/// `_rcffi_use_cffi_wrappers(flag)` before the functions are first used.
+static USE_CFFI_WRAPPERS: AtomicBool = AtomicBool::new(false);
+
+/// `_rcffi_use_cffi_wrappers(flag)`: see [`USE_CFFI_WRAPPERS`]; returns
+/// the previous setting.
+#[pyfunction]
+pub fn _rcffi_use_cffi_wrappers(flag: bool) -> bool {
+    USE_CFFI_WRAPPERS.swap(flag, Ordering::Relaxed)
+}
+
 /// `lib.NAME` of a function of a compiled module (see the module docs).
 #[allow(clippy::too_many_arguments)]
 fn function<'py>(
@@ -212,7 +225,9 @@ fn function<'py>(
     let fty = module.types.realise_function(type_index).py()?;
     let libname = state.libname.bind(py);
     let origin = format!("{libname}.lib");
-    let callable = !direct.is_null() && matches!(plan_of(&fty), TypePlan::Fixed(_));
+    let callable = !direct.is_null()
+        && matches!(plan_of(&fty), TypePlan::Fixed(_))
+        && !USE_CFFI_WRAPPERS.load(Ordering::Relaxed);
     if module.origin == Origin::Rcffi && !direct.is_null() {
         let plan = function::api_plan(&fty, wrapper as usize)?;
         let cdata = marshal::borrowed_cdata(py, &fty, direct.cast())?;

@@ -14,7 +14,6 @@
 //! error, never dereferenced as a type.
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
-use std::panic::AssertUnwindSafe;
 
 use pyo3::exceptions::{PyOverflowError, PySystemError, PyTypeError};
 use pyo3::ffi::{Py_ssize_t, PyObject};
@@ -32,25 +31,7 @@ use crate::types::{Kind, PrimFamily, TypeRef, intern};
 /// Runs an export's body with the GIL held (the caller's promise):
 /// errors are restored as the current exception and `err` returned.
 fn run<R>(err: R, f: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
-    let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        Python::attach(|py| match f(py) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                e.restore(py);
-                None
-            }
-        })
-    }));
-    match r {
-        Ok(Some(v)) => v,
-        Ok(None) => err,
-        Err(_) => {
-            Python::attach(|py| {
-                PySystemError::new_err("rcffi: panic in an export of _cffi_backend").restore(py)
-            });
-            err
-        }
-    }
+    crate::python::capi::slot_guard(err, "an export of _cffi_backend", f)
 }
 
 /// A borrowed object passed by C.
@@ -292,7 +273,7 @@ unsafe extern "C" fn to_c_pointer(o: *mut PyObject, ct: *mut c_void) -> *mut c_c
         match r {
             Ok(()) => Ok(out),
             Err(e) => {
-                if crate::call::plan::is_file_type(&t)
+                if t.item().is_some_and(crate::call::plan::is_file_type)
                     && let Some(f) = marshal::file_pointer(&o)?
                 {
                     return Ok(f as *mut c_char);
@@ -396,7 +377,7 @@ unsafe extern "C" fn prepare_pointer_call_argument(
             unsafe { *out = b.as_bytes().as_ptr() as *mut c_char };
             return Ok(0);
         }
-        if crate::call::plan::is_file_type(&t)
+        if t.item().is_some_and(crate::call::plan::is_file_type)
             && let Some(f) = marshal::file_pointer(&o)?
         {
             // SAFETY: as above.

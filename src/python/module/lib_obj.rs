@@ -220,25 +220,7 @@ pub fn cached<'py>(
 /// Runs a slot's body: panics stop here (as `SystemError`), errors are
 /// restored as the current exception and `err` is returned.
 fn guard<R>(err: R, f: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
-    let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        Python::attach(|py| match f(py) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                e.restore(py);
-                None
-            }
-        })
-    }));
-    match r {
-        Ok(Some(v)) => v,
-        Ok(None) => err,
-        Err(_) => {
-            Python::attach(|py| {
-                PySystemError::new_err("rcffi: panic in a lib attribute access").restore(py)
-            });
-            err
-        }
-    }
+    crate::python::capi::slot_guard(err, "a lib attribute access", f)
 }
 
 /// `lib.NAME` of a global variable: read through its address.  Only
@@ -472,10 +454,15 @@ unsafe extern "C" fn dealloc(slf: *mut ffi::PyObject) {
         let lib = &mut *(slf as *mut LibObject);
         let state = std::mem::replace(&mut lib.state, std::ptr::null_mut());
         if !state.is_null() {
-            let state = Box::from_raw(state);
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                Python::attach(|_| drop(state));
-            }));
+            // The references are released here, not through PyO3's
+            // deferred pool (this may run during finalization).
+            let state = *Box::from_raw(state);
+            ffi::Py_DecRef(state.ffi.into_ptr());
+            ffi::Py_DecRef(state.libname.into_ptr());
+            if let Some(l) = state.library {
+                ffi::Py_DecRef(l.into_ptr());
+            }
+            drop(state.module);
         }
         let tp = ffi::Py_TYPE(slf);
         ffi::PyObject_GC_Del(slf.cast());

@@ -29,6 +29,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     lib_obj::register(m)?;
     m.add_function(wrap_pyfunction!(init::_init_cffi_1_0_external_module, m)?)?;
     m.add_function(wrap_pyfunction!(extern_py::_rcffi_def_extern, m)?)?;
+    m.add_function(wrap_pyfunction!(attrs::_rcffi_use_cffi_wrappers, m)?)?;
     m.add_function(wrap_pyfunction!(outofline::_rcffi_init_tables, m)?)?;
     m.add_function(wrap_pyfunction!(outofline::_rcffi_dlopen_lib, m)?)?;
     m.add_function(wrap_pyfunction!(outofline::_rcffi_dlclose_lib, m)?)?;
