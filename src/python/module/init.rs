@@ -139,10 +139,12 @@ pub fn _init_cffi_1_0_external_module<'py>(
             library: None,
         },
     )?;
-    m.add("ffi", &ffi)?;
-    m.add("lib", &lib)?;
+    // setattr, not PyModule::add (which would also make an `__all__`).
+    m.setattr("ffi", &ffi)?;
+    m.setattr("lib", &lib)?;
     include_modules(py, name, &state)?;
-    let modules = py.import("sys")?.getattr("modules")?;
+    // SAFETY: a borrowed reference to `sys.modules` (the GIL is held).
+    let modules = unsafe { Bound::from_borrowed_ptr(py, ffi::PyImport_GetModuleDict()) };
     modules.set_item(format!("{name}.lib"), &lib)?;
     modules.set_item(name, &m)?;
     Ok(m)

@@ -249,11 +249,12 @@ impl Tables {
         in_range(table, i, len).map_err(|why| self.error(why))
     }
 
-    /// Checks that an entry's type index is in range (for [`Tables::check`]).
-    fn check_index(&self, entry: &str, i: isize) -> Result<(), Error> {
+    /// Checks that the type index of entry `k` of `table` is in range
+    /// (for [`Tables::check`]).
+    fn check_index(&self, table: &str, k: usize, i: isize) -> Result<(), Error> {
         in_range("types", i, self.num_types())
             .map(drop)
-            .map_err(|why| self.error(format_args!("{entry}: {why}")))
+            .map_err(|why| self.error(format_args!("{table}[{k}]: {why}")))
     }
 
     /// A type index, checked.
@@ -534,7 +535,7 @@ impl Tables {
         }
         for i in 0..self.num_struct_unions() {
             let s = self.raw_struct(i);
-            self.check_index(&format!("struct_unions[{i}]"), s.type_index as isize)?;
+            self.check_index("struct_unions", i, s.type_index as isize)?;
             for f in self.field_range(s, i)? {
                 let fe = self.raw_field(f);
                 let op = format::get_op(fe.field_type_op);
@@ -543,12 +544,12 @@ impl Tables {
                         "fields[{f}] has the unknown field opcode {op}"
                     )));
                 }
-                self.check_index(&format!("fields[{f}]"), format::get_arg(fe.field_type_op))?;
+                self.check_index("fields", f, format::get_arg(fe.field_type_op))?;
             }
         }
         for i in 0..self.num_enums() {
             let e = self.raw_enum(i);
-            self.check_index(&format!("enums[{i}]"), e.type_index as isize)?;
+            self.check_index("enums", i, e.type_index as isize)?;
             if format::prim::name(e.type_prim).is_none() {
                 return Err(self.error(format_args!(
                     "enums[{i}] has the unknown primitive number {}",
@@ -558,7 +559,7 @@ impl Tables {
         }
         for i in 0..self.num_typenames() {
             let t = self.raw_typename(i);
-            self.check_index(&format!("typenames[{i}]"), t.type_index as isize)?;
+            self.check_index("typenames", i, t.type_index as isize)?;
         }
         Ok(())
     }
@@ -686,7 +687,7 @@ impl Tables {
             )));
         }
         if !(code == op::CONSTANT_INT || code == op::ENUM) {
-            self.check_index(&format!("globals[{i}]"), arg)?;
+            self.check_index("globals", i, arg)?;
         }
         Ok(())
     }
