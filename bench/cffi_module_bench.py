@@ -15,7 +15,7 @@ installed as ``cffi``/``_cffi_backend``) and the cffi venv's.
   rcffi ≤ 0.6 × cffi.
 * Import of a module of 1,200 declarations (400 functions, 100 structs,
   100 enums of 3 values, 200 integer constants, 100 typedefs, 100 global
-  variables), in fresh processes, median of ``--imports`` runs: the
+  variables), in fresh processes, best of ``--imports`` runs: the
   ``import`` statement alone (the backend imported first), and the whole
   process (``import <backend>; import _cb_big``) minus a bare
   ``python -c pass``, both in CPU time (best of the runs) (user + system: less disturbed by
