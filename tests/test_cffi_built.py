@@ -471,6 +471,7 @@ long ool_sum(pair_t *);
 extern int ool_var;
 extern int ool_arr[3];
 int ool_v(int, ...);
+static const double ool_pi;
 """)
 ffi.set_source("_cb_ool", None)
 ffi.emit_python_code("_cb_ool.py")
@@ -483,6 +484,7 @@ int ool_add(int a, int b) { return a + b; }
 long ool_sum(struct pair *p) { return p->a + p->b; }
 int ool_var = 9;
 int ool_arr[3] = {1, 2, 3};
+const double ool_pi = 3.5;
 int ool_v(int n, ...) {
     va_list ap; va_start(ap, n); int s = 0;
     for (int i = 0; i < n; i++) s += va_arg(ap, int);
@@ -511,6 +513,7 @@ def test_out_of_line_abi_module():
         lib.ool_var = 10
         assert lib.ool_var == 10 and list(lib.ool_arr) == [1, 2, 3]
         assert lib.K == 5 and lib.E1 == 10 and ffi.integer_const("E1") == 10
+        assert lib.ool_pi == 3.5   # DLOPEN_CONST: read from the library
         assert lib.ool_v(2, ffi.cast("int", 3), ffi.cast("int", 4)) == 7
         assert ffi.addressof(lib, "ool_var")[0] == 10
         try:

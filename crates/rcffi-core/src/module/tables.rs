@@ -298,6 +298,22 @@ impl Tables {
             .map_err(|_| self.error(format_args!("the name of {table}[{i}] is not UTF-8")))
     }
 
+    /// The arrays as slices of the lengths the counts say (validated at
+    /// creation: non-NULL when not empty).
+    fn slice<T>(&self, p: *const T, n: usize) -> &[T] {
+        if n == 0 {
+            return &[];
+        }
+        // SAFETY: `p` points to `n` entries living as long as the tables
+        // (the guarantee of `from_static`, or the owned vectors).
+        unsafe { std::slice::from_raw_parts(p, n) }
+    }
+
+    fn types_slice(&self) -> &[AtomicUsize] {
+        // AtomicUsize has the layout of usize (see `slot`).
+        self.slice(self.ctx.types as *const AtomicUsize, self.num_types())
+    }
+
     fn raw_global(&self, i: usize) -> &Global {
         // SAFETY: callers check i < num_globals, the length of `globals`.
         unsafe { &*self.ctx.globals.add(i) }
@@ -530,26 +546,40 @@ impl Tables {
     /// the module documentation).
     pub fn check(&self) -> Result<(), Error> {
         self.check_types()?;
-        for i in 0..self.num_globals() {
-            self.check_global(i)?;
+        let n = self.num_types();
+        let globals = self.slice(self.ctx.globals, self.num_globals());
+        for (i, g) in globals.iter().enumerate() {
+            self.check_global(i, g, n)?;
         }
-        for i in 0..self.num_struct_unions() {
-            let s = self.raw_struct(i);
-            self.check_index("struct_unions", i, s.type_index as isize)?;
-            for f in self.field_range(s, i)? {
-                let fe = self.raw_field(f);
+        let structs = self.slice(self.ctx.struct_unions, self.num_struct_unions());
+        let fields = self.slice(self.ctx.fields, self.num_fields);
+        for (i, s) in structs.iter().enumerate() {
+            if !fits(s.type_index as isize, n) {
+                self.check_index("struct_unions", i, s.type_index as isize)?;
+            }
+            let range = self.field_range(s, i)?;
+            for (f, fe) in fields[range.clone()].iter().enumerate() {
                 let op = format::get_op(fe.field_type_op);
+                let arg = format::get_arg(fe.field_type_op);
                 if op != op::NOOP && op != op::BITFIELD {
                     return Err(self.error(format_args!(
-                        "fields[{f}] has the unknown field opcode {op}"
+                        "fields[{}] has the unknown field opcode {op}",
+                        range.start + f
                     )));
                 }
-                self.check_index("fields", f, format::get_arg(fe.field_type_op))?;
+                if !fits(arg, n) {
+                    self.check_index("fields", range.start + f, arg)?;
+                }
             }
         }
-        for i in 0..self.num_enums() {
-            let e = self.raw_enum(i);
-            self.check_index("enums", i, e.type_index as isize)?;
+        for (i, e) in self
+            .slice(self.ctx.enums, self.num_enums())
+            .iter()
+            .enumerate()
+        {
+            if !fits(e.type_index as isize, n) {
+                self.check_index("enums", i, e.type_index as isize)?;
+            }
             if format::prim::name(e.type_prim).is_none() {
                 return Err(self.error(format_args!(
                     "enums[{i}] has the unknown primitive number {}",
@@ -557,20 +587,23 @@ impl Tables {
                 )));
             }
         }
-        for i in 0..self.num_typenames() {
-            let t = self.raw_typename(i);
-            self.check_index("typenames", i, t.type_index as isize)?;
+        let typenames = self.slice(self.ctx.typenames, self.num_typenames());
+        for (i, t) in typenames.iter().enumerate() {
+            if !fits(t.type_index as isize, n) {
+                self.check_index("typenames", i, t.type_index as isize)?;
+            }
         }
         Ok(())
     }
 
     fn check_types(&self) -> Result<(), Error> {
-        let n = self.num_types();
+        let types = self.types_slice();
+        let n = types.len();
         // The slot of the FUNCTION whose arguments are being read.
         let mut in_function: Option<usize> = None;
         let mut i = 0;
         while i < n {
-            let x = self.slot(i)?;
+            let x = types[i].load(Ordering::Acquire);
             if !format::is_opcode(x) {
                 return Err(self.error(format_args!("types[{i}] holds {x:#x}, which is no opcode")));
             }
@@ -583,19 +616,23 @@ impl Tables {
             };
             match code {
                 op::PRIMITIVE => {
-                    let known = format::prim::name(arg as i32).is_some()
-                        || (format::prim::UNKNOWN_LONG_DOUBLE as isize
-                            ..=format::prim::UNKNOWN as isize)
-                            .contains(&arg);
-                    if !known || arg != arg as i32 as isize {
+                    // 0..NUM, or one of the three "unknown" numbers.
+                    let known = (format::prim::UNKNOWN_LONG_DOUBLE as isize
+                        ..format::prim::NUM as isize)
+                        .contains(&arg);
+                    if !known {
                         return Err(bad("no primitive has this number"));
                     }
                 }
                 op::POINTER | op::NOOP | op::OPEN_ARRAY | op::FUNCTION => {
-                    in_range("types", arg, n).map_err(|e| bad(&e))?;
+                    if !fits(arg, n) {
+                        return Err(bad(&in_range("types", arg, n).err().unwrap_or_default()));
+                    }
                 }
                 op::ARRAY => {
-                    in_range("types", arg, n).map_err(|e| bad(&e))?;
+                    if !fits(arg, n) {
+                        return Err(bad(&in_range("types", arg, n).err().unwrap_or_default()));
+                    }
                     if i + 1 >= n {
                         return Err(self.error(format_args!(
                             "types[{i}]: ARRAY has no length slot (truncated table?)"
@@ -605,16 +642,31 @@ impl Tables {
                     i += 1;
                 }
                 op::STRUCT_UNION => {
-                    if arg != format::IO_FILE_STRUCT as isize {
-                        in_range("struct_unions", arg, self.num_struct_unions())
-                            .map_err(|e| bad(&e))?;
+                    if arg != format::IO_FILE_STRUCT as isize
+                        && !fits(arg, self.num_struct_unions())
+                    {
+                        return Err(bad(&in_range(
+                            "struct_unions",
+                            arg,
+                            self.num_struct_unions(),
+                        )
+                        .err()
+                        .unwrap_or_default()));
                     }
                 }
                 op::ENUM => {
-                    in_range("enums", arg, self.num_enums()).map_err(|e| bad(&e))?;
+                    if !fits(arg, self.num_enums()) {
+                        return Err(bad(&in_range("enums", arg, self.num_enums())
+                            .err()
+                            .unwrap_or_default()));
+                    }
                 }
                 op::TYPENAME => {
-                    in_range("typenames", arg, self.num_typenames()).map_err(|e| bad(&e))?;
+                    if !fits(arg, self.num_typenames()) {
+                        return Err(bad(&in_range("typenames", arg, self.num_typenames())
+                            .err()
+                            .unwrap_or_default()));
+                    }
                 }
                 op::FUNCTION_END => {
                     if in_function.take().is_none() {
@@ -661,8 +713,8 @@ impl Tables {
         Ok(())
     }
 
-    fn check_global(&self, i: usize) -> Result<(), Error> {
-        let g = self.raw_global(i);
+    #[inline]
+    fn check_global(&self, i: usize, g: &Global, n: usize) -> Result<(), Error> {
         let (code, arg) = (format::get_op(g.type_op), format::get_arg(g.type_op));
         if g.name.is_null() {
             return Err(self.error(format_args!("globals[{i}] has a NULL name")));
@@ -686,11 +738,17 @@ impl Tables {
                 op_name(code)
             )));
         }
-        if !(code == op::CONSTANT_INT || code == op::ENUM) {
+        if code != op::CONSTANT_INT && code != op::ENUM && !fits(arg, n) {
             self.check_index("globals", i, arg)?;
         }
         Ok(())
     }
+}
+
+/// Whether `i` indexes a table of `len` entries.
+#[inline]
+fn fits(i: isize, len: usize) -> bool {
+    usize::try_from(i).is_ok_and(|u| u < len)
 }
 
 fn in_range(table: &str, i: isize, len: usize) -> Result<usize, String> {
