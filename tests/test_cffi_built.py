@@ -615,6 +615,25 @@ def test_bad_modules_are_import_errors(name, patch, message):
     assert re.search(message, m.group(1)), m.group(1)
 
 
+def test_rcffi_format_version_loads():
+    """A module giving rcffi's format tag (0x5201) loads through the same
+    loader; its function (a signature the direct register call handles)
+    is called on its direct C function, not through ``address`` (which
+    for rcffi's modules is the argument stub)."""
+    d = build_bad("rcffiformat", "src = re.sub(r'0x26\\w\\w\\b', '0x5201', src)")
+    r = run(
+        """
+        import _cb_rcffiformat
+        from _cb_rcffiformat import ffi, lib
+        assert lib.f(3) == 3 and type(lib.f.__self__).__name__ == "__CFunction"
+        assert ffi.sizeof("struct s") == ffi.sizeof("void *")
+        print("ok")
+        """,
+        d,
+    )
+    assert "ok" in r.stdout
+
+
 def test_real_cffi_is_absent_from_the_rcffi_interpreter():
     r = subprocess.run(
         [sys.executable, "-c", "import cffi"], capture_output=True, text=True, check=False
