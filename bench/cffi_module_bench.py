@@ -18,10 +18,11 @@ installed as ``cffi``/``_cffi_backend``) and the cffi venv's.
   variables), in fresh processes, best of ``--imports`` runs: the
   ``import`` statement alone (the backend imported first), and the whole
   process (``import <backend>; import _cb_big``) minus a bare
-  ``python -c pass``, both in CPU time (best of the runs) (user + system: less disturbed by
-  other processes than the wall clock); and "one more (warm)": the median
+  ``python -c pass``, both in CPU time (user + system, best of the runs:
+  less disturbed by other processes than the wall clock); and "one more
+  (warm)": the best
   time to import one more copy of the module (its own file, so its own
-  tables) in a process that imported ``--copies`` of them, wall clock.
+  tables) in a process importing ``--copies`` of them (best, wall clock).
   Target: rcffi ≤ 1.2 × cffi for the import.
 """
 
@@ -187,13 +188,12 @@ for path in paths:
     loader.create_module(spec)
     ts.append(time.perf_counter() - t0)
     del sys.modules["_cb_big"], sys.modules["_cb_big.lib"]
-ts.sort()
-print(ts[len(ts) // 2])
+print(min(ts))
 """
 
 
 def warm_imports(big: str, copies: int) -> dict[str, float]:
-    """Median time to import one more copy of the big module (its own
+    """The best time to import one more copy of the big module (its own
     file, so its own tables) in a process that imported others before."""
     import json
     import shutil
