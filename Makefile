@@ -17,7 +17,7 @@ export PYTHONPATH := $(CURDIR)/python
 # the core crate's need nothing.
 export LD_LIBRARY_PATH := $(shell $(BASE_PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench-parse bench-memory leak-check clean
+.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench bench-parse bench-memory leak-check clean
 
 build:
 	cargo build --release --features extension-module
@@ -67,6 +67,18 @@ wheel-check:
 	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
 
 test: lint rust-test pytest stubtest conformance wheel-check
+
+# The comparison of the README: rcffi, ctypes and cffi calling C, in the
+# same run.  The real cffi goes into a virtualenv of its own (never into
+# .venv, where rcffi stands in for it in the tests).
+BENCH_VENV := $(CURDIR)/.cache/bench-venv
+bench: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/mandel_bench.py
+
+$(BENCH_VENV)/.deps-done: bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(BASE_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	touch $@
 
 bench-parse: build
 	$(PYTHON) bench/parse_bench.py
