@@ -1,11 +1,11 @@
-"""Seed 000: the Mandelbrot of examples/mandelbrot/, called through ctypes
+"""The Mandelbrot of examples/mandelbrot/, called through ctypes
 and through rcffi in ABI mode (``ffi.dlopen``, no compiler for the binding).
 
 The C is compiled with gcc into a temporary directory.  Both tools then
 draw the same image twice: one call to C ``create_fractal`` (the ``Img``
 struct passed by value), and a Python loop calling C ``mandel`` per pixel.
 The images must agree.  Run ``python examples/mandelbrot_abi.py --width
-1500 --height 1000`` for the seed's full size (the default is small).
+1500 --height 1000`` for the full size of ``make demo`` (the default is small).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def build(outdir: Path) -> Path:
 
 
 def create_fractal(image, iters, func, oneval) -> int:
-    """The seed's Python loop: call ``func`` (C ``mandel``) for each pixel,
+    """The Python loop: call ``func`` (C ``mandel``) for each pixel,
     with -2 < real < 1 across and -1 < imag < 1 down."""
     pixel_size_x = 3.0 / image.width
     pixel_size_y = 2.0 / image.height
