@@ -17,7 +17,7 @@ export PYTHONPATH := $(CURDIR)/python
 # the core crate's need nothing.
 export LD_LIBRARY_PATH := $(shell $(BASE_PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench bench-parse bench-memory leak-check clean
+.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check docs bench bench-parse bench-memory leak-check clean
 
 build:
 	cargo build --release --features extension-module
@@ -66,7 +66,11 @@ wheel-check:
 	build/wheel-venv/bin/python -m pip install -q .
 	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
 
-test: lint rust-test pytest stubtest conformance wheel-check
+# docs/ as a website in site/ (mkdocs.yml); strict: a broken link fails.
+docs: dev-deps
+	$(PYTHON) -m mkdocs build
+
+test: lint rust-test pytest stubtest conformance wheel-check docs
 
 # The comparison of the README: rcffi, ctypes and cffi calling C, in the
 # same run.  The real cffi goes into a virtualenv of its own (never into
