@@ -17,8 +17,8 @@ so they need rcffi's call layer).
 from __future__ import annotations
 
 import importlib.util
-import sys
 import os
+import sys
 import warnings
 from pathlib import Path
 
