@@ -7,8 +7,11 @@ BASE_PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 ifeq ($(origin PYTHON), undefined)
 PYTHON := $(VENV)/bin/python
+# The interpreter alone (what `make demo` needs), and with requirements-dev.txt.
+INTERP := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-done
 else
+INTERP :=
 DEPS := $(CURDIR)/build/.deps-done-$(subst /,_,$(PYTHON))
 endif
 SO := python/rcffi/_rcffi.abi3.so
@@ -23,12 +26,16 @@ build:
 	cargo build --release --features extension-module
 	cp target/release/lib_rcffi.so $(SO)
 
-demo: build dev-deps
+# The demo needs rcffi and the standard library only.
+demo: build $(INTERP)
 	$(PYTHON) examples/demo.py
 
 dev-deps: $(DEPS)
 
-$(VENV)/.deps-done: requirements-dev.txt
+$(VENV)/bin/python:
+	$(BASE_PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps-done: requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(BASE_PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -92,7 +99,7 @@ bench-memory: build
 
 # The memory loop of tests/test_memory_rss.py under valgrind (the real
 # interpreter binary: pyenv's python3 is a shell script).
-PYBIN := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
+PYBIN = $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 leak-check: build
 	PYTHONMALLOC=malloc valgrind --leak-check=full --num-callers=40 \
 		$(PYBIN) tests/test_memory_rss.py --cycles 2000
