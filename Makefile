@@ -66,12 +66,19 @@ stubtest: build dev-deps
 conformance: build dev-deps
 	$(PYTHON) conformance/run.py --suite all
 
-# `pip install .` on a fresh venv: the wheel builds and imports.
+# `pip install .` on a fresh venv: the wheel builds and imports.  Then
+# examples/example_build installs there as its README says (pip finds
+# rcffi in a folder of wheels, setuptools on the index) and runs.
 wheel-check:
-	rm -rf build/wheel-venv
+	rm -rf build/wheel-venv build/wheels build/example_build
 	$(PYTHON) -m venv build/wheel-venv
 	build/wheel-venv/bin/python -m pip install -q .
 	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
+	build/wheel-venv/bin/python -m pip wheel -q --no-deps -w build/wheels .
+	rm -rf build/example_build && cp -r examples/example_build build/
+	env -u PYTHONPATH build/wheel-venv/bin/python -m pip install -q --disable-pip-version-check \
+		--find-links build/wheels ./build/example_build
+	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import use_example; use_example.main()"
 
 # docs/ as a website in site/ (mkdocs.yml); strict: a broken link fails.
 docs: dev-deps

@@ -14,7 +14,11 @@ on the line(s) just above a block:
   runs first (it writes the files or builds the library the next block
   uses, without cluttering the page).
 
-Blocks in other languages (``sh``, ``c``, ``toml``, plain text) are not run.
+A ```` ```pycon ```` block is an interactive session (``>>>`` prompts and
+the output they print, tracebacks included): it runs in the page's
+namespace through :mod:`doctest`, and its output must match (``...``
+stands for any text).  Blocks in other languages (``sh``, ``c``,
+``toml``, plain text) are not run.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Block:
     code: str
     setup: str = ""
     skip: str | None = None
+    session: bool = False  # a pycon block, checked by doctest
 
 
 def blocks(page: Path) -> list[Block]:
@@ -69,9 +74,10 @@ def blocks(page: Path) -> list[Block]:
         m = FENCE.match(line)
         if m:
             end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            if m.group(1) == "python":
+            if m.group(1) in ("python", "pycon"):
                 code = "\n".join(lines[i + 1 : end]) + "\n"
-                found.append(Block(page, i + 1, code, pending_setup, pending_skip))
+                session = m.group(1) == "pycon"
+                found.append(Block(page, i + 1, code, pending_setup, pending_skip, session))
             pending_setup, pending_skip = "", None
             i = end + 1
             continue
@@ -84,7 +90,16 @@ def blocks(page: Path) -> list[Block]:
 def page_script(page_blocks: list[Block]) -> str:
     """One script running the page's blocks in order; a failure names the
     page and the line of the block."""
-    parts = ["import sys, traceback", "ns = {'__name__': '__main__'}"]
+    parts = [
+        "import doctest, sys, traceback",
+        "ns = {'__name__': '__main__'}",
+        "def session(text, where, line):",
+        "    test = doctest.DocTestParser().get_doctest(text, ns, where, where, line)",
+        "    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)",
+        "    runner.run(test, clear_globs=False)",
+        "    if runner.failures:",
+        "        raise AssertionError(f'{runner.failures} example(s) of the session failed')",
+    ]
     for b in page_blocks:
         if b.skip is not None:
             continue
@@ -92,11 +107,14 @@ def page_script(page_blocks: list[Block]) -> str:
         for kind, code in (("setup of the block at", b.setup), ("block at", b.code)):
             if not code:
                 continue
+            run = f"exec(compile({code!r}, {where!r}, 'exec'), ns)"
+            if b.session and kind == "block at":
+                run = f"session({code!r}, {where!r}, {b.line})"
             parts.append(
                 textwrap.dedent(
                     f"""
                     try:
-                        exec(compile({code!r}, {where!r}, "exec"), ns)
+                        {run}
                     except BaseException:
                         traceback.print_exc()
                         print("docs-test: the {kind} {where} failed", file=sys.stderr)
