@@ -17,7 +17,9 @@ The workload of ``make demo`` (``examples/mandelbrot/workload.py``):
 Contenders: rcffi ABI mode (``dlopen``), rcffi API mode (``set_source`` +
 ``compile``), ctypes, and cffi ABI and API mode when the real cffi is
 importable (``make bench`` installs it into its own virtualenv; without it
-the script says so and prints the other rows).  Times are CPU time
+the script says so and prints the other rows), and Cython, a ``cdef
+extern`` wrapper (``examples/mandelbrot/mandel_cython.pyx``), when Cython is
+installed (``make bench`` installs it too).  Times are CPU time
 (``time.process_time``): medians of ``--runs`` runs for the Mandelbrot,
 best of ``--repeat`` for the per-call rows (ns, the timeit loop included),
 the contenders interleaved run by run.  Every image is checked against
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         lib_path = workload.build_library(Path(tmp))
         ref = workload.c_images(lib_path, w, h, iters, runs=max(3, args.runs))
-        contenders = [make() for make in workload.contenders(lib_path, Path(tmp))]
+        makers = workload.contenders(lib_path, Path(tmp), with_cython=True)
+        contenders = [make() for make in makers]
         one = {c.name: [] for c in contenders}
         many = {c.name: [] for c in contenders}
         ok = {c.name: True for c in contenders}

@@ -13,13 +13,14 @@ ways:
 
 Contenders: rcffi in ABI mode (``ffi.dlopen``) and in API mode
 (``set_source`` + ``compile``), ctypes, and — when the real ``cffi`` is
-importable — cffi in ABI and API mode.  Every image is compared byte for
-byte with C's.
+importable — cffi in ABI and API mode, and for ``make bench`` Cython when
+it is installed.  Every image is compared byte for byte with C's.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -199,6 +200,48 @@ class CtypesContender:
         return _micro_statements({"lib": self.dll, "img": img, "b64": bytes(range(64))})
 
 
+class CythonContender:
+    """Cython (when it is installed): ``mandel_cython.pyx``, a ``cdef
+    extern`` wrapper compiled with this folder's C into an extension."""
+
+    name = "Cython"
+
+    def __init__(self, build_dir: Path) -> None:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+        from setuptools.dist import Distribution
+
+        ext = Extension(
+            "_mb_cython",
+            [str(HERE / "mandel_cython.pyx"), *map(str, SOURCES)],
+            include_dirs=[str(HERE)],
+            extra_compile_args=CFLAGS,
+        )
+        modules = cythonize([ext], quiet=True, build_dir=str(build_dir / "cython"))
+        cmd = Distribution({"ext_modules": modules}).get_command_obj("build_ext")
+        cmd.build_lib, cmd.build_temp = str(build_dir), str(build_dir / "cython-tmp")
+        cmd.ensure_finalized()
+        cmd.run()
+        self.mod = _import_from(build_dir, "_mb_cython")
+
+    def one_call(self, width: int, height: int, iters: int) -> tuple[float, bytes]:
+        image = self.mod.Image(width, height)
+        t0 = time.process_time()
+        self.mod.create_fractal(image, iters)
+        return (time.process_time() - t0) * 1e3, bytes(image.data)
+
+    def many_calls(self, width: int, height: int, iters: int) -> tuple[float, bytes]:
+        image = self.mod.Image(width, height)
+        value = bytearray(1)
+        t0 = time.process_time()
+        python_loop(image, iters, self.mod.mandel, value)
+        return (time.process_time() - t0) * 1e3, bytes(image.data)
+
+    def micro(self) -> dict[str, tuple[str, dict]]:
+        img = self.mod.Image(3, 4)
+        return _micro_statements({"lib": self.mod, "img": img, "b64": bytes(range(64))})
+
+
 def _import_from(build_dir: Path, module_name: str) -> Any:
     sys.path.insert(0, str(build_dir))
     try:
@@ -238,9 +281,12 @@ def real_cffi() -> Any | None:
     return None if cffi.__name__ != "cffi" or hasattr(cffi, "install_as_cffi") else cffi
 
 
-def contenders(lib_path: Path, build_dir: Path) -> list[Callable[[], Any]]:
+def contenders(
+    lib_path: Path, build_dir: Path, with_cython: bool = False
+) -> list[Callable[[], Any]]:
     """Makers of the contenders, in the order of the tables (each is made
-    when its turn comes, so the API-mode builds are not timed)."""
+    when its turn comes, so the API-mode builds are not timed); Cython's
+    with ``with_cython`` when it is installed."""
     import rcffi
 
     makers: list[Callable[[], Any]] = [
@@ -254,6 +300,8 @@ def contenders(lib_path: Path, build_dir: Path) -> list[Callable[[], Any]]:
         makers.append(
             lambda: FfiContender("cffi API", *_ffi_lib(api_module(cffi, "_mb_cffi", build_dir)))
         )
+    if with_cython and importlib.util.find_spec("Cython") is not None:
+        makers.append(lambda: CythonContender(build_dir))
     return makers
 
 
