@@ -86,9 +86,9 @@ docs: dev-deps
 
 test: lint rust-test pytest stubtest conformance wheel-check docs
 
-# The comparison of the README: rcffi, ctypes and cffi calling C, in the
-# same run.  The real cffi goes into a virtualenv of its own (never into
-# .venv, where rcffi stands in for it in the tests).
+# The benchmarks of the README, each against cffi in the same run.  The
+# real cffi (and Cython) go into a virtualenv of their own, never into
+# .venv, where rcffi stands in for cffi in the tests.
 BENCH_VENV := $(CURDIR)/.cache/bench-venv
 bench: build $(BENCH_VENV)/.deps-done
 	$(BENCH_VENV)/bin/python bench/mandel_bench.py
@@ -98,11 +98,11 @@ $(BENCH_VENV)/.deps-done: bench/requirements.txt
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
 	touch $@
 
-bench-parse: build
-	$(PYTHON) bench/parse_bench.py
+bench-parse: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/parse_bench.py
 
-bench-memory: build
-	$(PYTHON) bench/memory_bench.py
+bench-memory: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/memory_bench.py
 
 # The memory loop of tests/test_memory_rss.py under valgrind (the real
 # interpreter binary: pyenv's python3 is a shell script).
