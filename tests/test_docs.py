@@ -136,19 +136,15 @@ def test_skipped_blocks_are_few_and_say_why():
     assert all(len(b.skip.split()) >= 3 for b in skipped)
 
 
-def test_markers_are_read():
+def test_markers_are_read(tmp_path):
     """The parser sees setup and skip comments (on a page made here)."""
-    page = ROOT / "build" / "docs-test-sample.md"
-    page.parent.mkdir(exist_ok=True)
+    page = tmp_path / "sample.md"
     page.write_text(
         "<!-- docs-test: setup\nx = 1\n-->\n```python\nprint(x)\n```\n"
         "<!-- docs-test: skip (it is only an illustration) -->\n```python\nboom\n```\n"
         "```sh\nnot python\n```\n"
     )
-    try:
-        found = blocks(page)
-    finally:
-        page.unlink()
+    found = blocks(page)
     assert [(b.setup, b.code, b.skip) for b in found] == [
         ("x = 1\n", "print(x)\n", None),
         ("", "boom\n", "it is only an illustration"),
