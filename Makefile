@@ -7,8 +7,11 @@ BASE_PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 ifeq ($(origin PYTHON), undefined)
 PYTHON := $(VENV)/bin/python
+# The interpreter alone (what `make demo` needs), and with requirements-dev.txt.
+INTERP := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-done
 else
+INTERP :=
 DEPS := $(CURDIR)/build/.deps-done-$(subst /,_,$(PYTHON))
 endif
 SO := python/rcffi/_rcffi.abi3.so
@@ -17,18 +20,22 @@ export PYTHONPATH := $(CURDIR)/python
 # the core crate's need nothing.
 export LD_LIBRARY_PATH := $(shell $(BASE_PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check bench-parse bench-memory leak-check clean
+.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check docs bench bench-parse bench-memory leak-check clean
 
 build:
 	cargo build --release --features extension-module
 	cp target/release/lib_rcffi.so $(SO)
 
-demo: build dev-deps
+# The demo needs rcffi and the standard library only.
+demo: build $(INTERP)
 	$(PYTHON) examples/demo.py
 
 dev-deps: $(DEPS)
 
-$(VENV)/.deps-done: requirements-dev.txt
+$(VENV)/bin/python:
+	$(BASE_PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps-done: requirements-dev.txt | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(BASE_PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -59,24 +66,47 @@ stubtest: build dev-deps
 conformance: build dev-deps
 	$(PYTHON) conformance/run.py --suite all
 
-# `pip install .` on a fresh venv: the wheel builds and imports.
+# `pip install .` on a fresh venv: the wheel builds and imports.  Then
+# examples/example_build installs there as its README says (pip finds
+# rcffi in a folder of wheels, setuptools on the index) and runs.
 wheel-check:
-	rm -rf build/wheel-venv
+	rm -rf build/wheel-venv build/wheels build/example_build
 	$(PYTHON) -m venv build/wheel-venv
 	build/wheel-venv/bin/python -m pip install -q .
 	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import rcffi; ffi = rcffi.FFI(); ffi.cdef('struct s { int a; char b; };'); assert ffi.sizeof('struct s') == 8; print('wheel-check: ok', rcffi.__file__)"
+	build/wheel-venv/bin/python -m pip wheel -q --no-deps -w build/wheels .
+	rm -rf build/example_build && cp -r examples/example_build build/
+	env -u PYTHONPATH build/wheel-venv/bin/python -m pip install -q --disable-pip-version-check \
+		--find-links build/wheels ./build/example_build
+	cd build && env -u PYTHONPATH wheel-venv/bin/python -c "import use_example; use_example.main()"
 
-test: lint rust-test pytest stubtest conformance wheel-check
+# docs/ as a website in site/ (mkdocs.yml); strict: a broken link fails.
+docs: dev-deps
+	$(PYTHON) -m mkdocs build
 
-bench-parse: build
-	$(PYTHON) bench/parse_bench.py
+test: lint rust-test pytest stubtest conformance wheel-check docs
 
-bench-memory: build
-	$(PYTHON) bench/memory_bench.py
+# The benchmarks of the README, each against cffi in the same run.  The
+# real cffi (and Cython) go into a virtualenv of their own, never into
+# .venv, where rcffi stands in for cffi in the tests.
+BENCH_VENV := $(CURDIR)/.cache/bench-venv
+bench: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/mandel_bench.py
+
+$(BENCH_VENV)/.deps-done: bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(BASE_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench-parse: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/parse_bench.py
+
+bench-memory: build $(BENCH_VENV)/.deps-done
+	$(BENCH_VENV)/bin/python bench/memory_bench.py
 
 # The memory loop of tests/test_memory_rss.py under valgrind (the real
 # interpreter binary: pyenv's python3 is a shell script).
-PYBIN := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
+PYBIN = $(shell $(PYTHON) -c "import sys; print(sys.executable)")
 leak-check: build
 	PYTHONMALLOC=malloc valgrind --leak-check=full --num-callers=40 \
 		$(PYBIN) tests/test_memory_rss.py --cycles 2000

@@ -3,7 +3,7 @@ measured in the same run.
 
     python3 bench/memory_bench.py [--repeat N] [--target SECONDS]
 
-The four operations of the C-memory issue, with
+Four operations on C memory, with
 ``typedef struct _Img { int width; int height; unsigned char *data; } Img;``:
 
 * ``p.width``            (p = ffi.new("Img *"))
@@ -15,7 +15,7 @@ Each statement is timed with ``timeit`` on the CPU clock
 (``time.process_time``, less disturbed by other processes than the wall
 clock), best of ``--repeat`` runs, the contenders interleaved run by run.
 The figures include the timeit loop (its cost is printed as "empty loop"),
-as in the shared yardstick ``../shared/bench/mandel``.
+as in ``bench/mandel_bench.py``.
 
 cffi API mode: a tiny out-of-line module is built with the real cffi's
 ``set_source`` + ``compile`` in a temporary directory at each run.  cffi
@@ -54,7 +54,7 @@ EXTRA = [
     ('cast("int *", 0)', "cast('int *', 0)"),
 ]
 
-# The goals of the issue: rcffi / cffi at most this (the cffi mode the
+# The goals: rcffi / cffi at most this (the cffi mode the
 # goal is stated against).
 GOALS = {
     "p.width": (0.6, "cffi_abi"),  # ABI and API mode read fields alike

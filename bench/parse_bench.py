@@ -1,4 +1,4 @@
-"""Parsing benchmarks for the foundation issue, rcffi against cffi measured
+"""Parsing benchmarks, rcffi against cffi measured
 in the same run (ratios, not absolute times alone).
 
     python3 bench/parse_bench.py

@@ -1,4 +1,5 @@
-"""Seed 002: 2-D diffusion; C ``evolve`` works in place on numpy arrays.
+"""2-D diffusion; C ``evolve`` works in place on numpy arrays.  Needs numpy
+(``pip install ".[examples]"`` or ``pip install numpy``).
 
 The C source is given inline to ``ffi.verify(..., extra_compile_args=["-O3"])``
 (the compiled module is cached in ``__pycache__`` next to this file).
@@ -13,7 +14,10 @@ import sys
 import time
 import warnings
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    sys.exit('this example needs numpy: pip install numpy (or pip install ".[examples]")')
 
 import rcffi
 
@@ -22,7 +26,7 @@ ffi.cdef("void evolve(int Nx, int Ny, double **in, double **out, double D, doubl
 # The cdef says ``double **`` and the C says ``double (*)[Ny]``: the same
 # address, but C calls these pointer types incompatible, and rcffi passes
 # the compiler's warning on as a VerificationWarning.  Here the mismatch is
-# on purpose (it is the seed's code), so that warning is silenced.
+# on purpose (it is the original program's code), so that warning is silenced.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", rcffi.VerificationWarning)
     lib = ffi.verify(
@@ -79,7 +83,7 @@ def numpy_evolve(grid, dt, D=1.0):
 
 def main() -> None:
     """Check one step against numpy, then time a run (``500`` steps of a
-    512x512 grid, the seed's size, with ``--full``)."""
+    512x512 grid, the original program's size, with ``--full``)."""
     rng = np.random.default_rng(0)
     a = rng.random((20, 30))
     b = a.copy()  # evolve() leaves the border of ``out`` untouched

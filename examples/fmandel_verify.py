@@ -1,5 +1,6 @@
-"""Seed 001: ``ffi.verify`` compiles fmandel.c, and C writes straight into
-a numpy float32 array (cast to ``float *`` from ``g.ctypes.data``).
+"""``ffi.verify`` compiles fmandel.c, and C writes straight into a numpy
+float32 array (cast to ``float *`` from ``g.ctypes.data``).  Needs numpy
+(``pip install ".[examples]"`` or ``pip install numpy``).
 
 ``verify`` builds and imports a C extension from the header and the source
 file in examples/fmandel/; the module is cached, keyed on the C text.
@@ -7,9 +8,13 @@ file in examples/fmandel/; the module is cached, keyed on the C text.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import numpy
+try:
+    import numpy
+except ImportError:
+    sys.exit('this example needs numpy: pip install numpy (or pip install ".[examples]")')
 
 import rcffi
 

@@ -1,7 +1,7 @@
-"""Seed 004 (the mysrc example): three C functions in examples/mysrc/,
-compiled with gcc into a shared library in a temporary directory, declared
-from the header and called in ABI mode -- including the calls that fail with
-TypeError because a Python value does not convert to the C parameter type.
+"""Three C functions in examples/mysrc/, compiled with gcc into a shared
+library in a temporary directory, declared from the header and called in
+ABI mode -- including the calls that fail with TypeError because a Python
+value does not convert to the C parameter type.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def expect_type_error(func, *args) -> str:
 
 
 def main() -> None:
-    """Call each function, then show the three TypeErrors of the seed."""
+    """Call each function, then show three TypeErrors of wrong arguments."""
     with tempfile.TemporaryDirectory() as tmp:
         ffi, lib = load(Path(tmp))
         sys.stdout.flush()  # keep Python's and C's output in order

@@ -1,4 +1,4 @@
-"""Seed 003, ABI mode: ``getpwnam`` from the C library, with the whole
+"""ABI mode: ``getpwnam`` from the C library, with the whole
 ``struct passwd`` written out in the cdef.
 
 No compiler is involved, so the declaration must match glibc's layout on

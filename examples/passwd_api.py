@@ -1,8 +1,8 @@
-"""Seed 003, API mode: ``typedef int... uid_t;`` and a partial
+"""API mode: ``typedef int... uid_t;`` and a partial
 ``struct passwd { uid_t pw_uid; ...; }`` that the C compiler completes.
 
 ``set_source`` + ``compile`` build the extension module ``_pwuid_cffi`` in a
-temporary directory (the seed's ``pwuid_build.py`` step), then it is
+temporary directory (what a ``pwuid_build.py`` build script would do), then it is
 imported like any module.  Only the field we use is declared: the compiler
 finds its offset and the real size of ``uid_t``.
 """

@@ -1,4 +1,4 @@
-"""Seed 004: call the C library's ``printf`` through ``ffi.dlopen(None)``.
+"""Call the C library's ``printf`` through ``ffi.dlopen(None)``.
 
 ABI mode, no compiler: the declaration is the one from the man page.
 Variadic arguments must be cdata of a definite C type (here ``char[]`` and

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -40,15 +41,16 @@ def builder(tmp_path, monkeypatch):
     yield from builder_fixture(tmp_path, monkeypatch)
 
 
-def _demo_module():
-    """examples/demo.py holds seed 000's Python loop, shared here."""
-    spec = importlib.util.spec_from_file_location("rcffi_demo", MANDELBROT.parent / "demo.py")
+def _workload_module():
+    """examples/mandelbrot/workload.py: the Python loop of the demo, shared here."""
+    spec = importlib.util.spec_from_file_location("rcffi_workload", MANDELBROT / "workload.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
 
-python_create_fractal = _demo_module().python_loop
+python_create_fractal = _workload_module().python_loop
 
 
 def test_seed_000_mandel_api_mode(builder, monkeypatch, tmp_path):

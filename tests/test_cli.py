@@ -109,6 +109,34 @@ def test_stub_text_types():
     compile(text, "<stub>", "exec")  # valid Python syntax
 
 
+def test_stub_keeps_parameter_names():
+    """Parameters are named as in the cdef; ``argI`` only where it names none
+    (or where the name cannot be a Python parameter)."""
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        """
+        int add(int x, int y);
+        int half(int, long count);
+        typedef int unary_t(int value);
+        unary_t neg;
+        int odd(int lambda, int arg1, int, int args);
+        int fmt(const char *format, ...);
+        """
+    )
+    text = stubgen.stub_text(ffi)
+    assert "def add(x: int, y: int, /) -> int: ..." in text
+    assert "def half(arg0: int, count: int, /) -> int: ..." in text
+    assert "def neg(arg0: int, /) -> int: ..." in text
+    assert "def odd(arg0: int, arg1: int, arg2: int, arg3: int, /) -> int: ..." in text
+    assert "def fmt(format: Any, /, *args: Any) -> int: ..." in text
+
+
+def test_version(tmp_path):
+    out = cli("--version", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"rcffi {rcffi.__version__}\n"
+
+
 def test_stub_command(tmp_path):
     build = tmp_path / "example_build.py"
     build.write_text(
@@ -128,7 +156,7 @@ def test_stub_command(tmp_path):
     out = cli("stub", "example_build.py:ffibuilder", "-o", "_example.pyi", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     text = (tmp_path / "_example.pyi").read_text()
-    assert "def getpwuid(arg0: int, /) -> CData: ..." in text
+    assert "def getpwuid(uid: int, /) -> CData: ..." in text
     assert "def getpid() -> int: ..." in text
     # Without -o the stub is named after set_source()'s module.
     out = cli("stub", "example_build.py", cwd=tmp_path)

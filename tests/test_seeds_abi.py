@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,20 +35,21 @@ def fractal_lib(tmp_path_factory) -> Path:
     return build_so(
         tmp,
         "create_fractal",
-        [MANDEL / "mandel.c", MANDEL / "create_fractal.c", FIXTURES / "mandel_pycoords.c"],
+        [MANDEL / "mandel.c", MANDEL / "create_fractal.c", MANDEL / "pycoords.c"],
         f"-I{MANDEL}",
     )
 
 
-def _demo_module():
-    """examples/demo.py: it holds seed 000's Python loop, shared here."""
-    spec = importlib.util.spec_from_file_location("rcffi_demo", ROOT / "examples" / "demo.py")
+def _workload_module():
+    """examples/mandelbrot/workload.py: the Python loop of the demo, shared here."""
+    spec = importlib.util.spec_from_file_location("rcffi_workload", MANDEL / "workload.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
 
-python_create_fractal = _demo_module().python_loop
+python_create_fractal = _workload_module().python_loop
 
 
 def test_seed000_mandelbrot_abi(fractal_lib):

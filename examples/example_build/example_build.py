@@ -1,4 +1,4 @@
-"""Seed 004: the build script of an API-mode module, ``_example``.
+"""The build script of an API-mode module, ``_example``.
 
 ``python example_build.py`` writes ``_example.c`` and compiles it into an
 extension module next to this file; ``setup.py`` runs the same script

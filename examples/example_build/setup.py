@@ -7,7 +7,6 @@ setup(
     name="rcffi-example",
     version="0.1",
     py_modules=["use_example"],
-    setup_requires=["rcffi"],
     rcffi_modules=["example_build.py:ffibuilder"],
     install_requires=["rcffi"],
 )

@@ -1,4 +1,4 @@
-/* Seed 001: escape-time Mandelbrot, written row by row into a float grid. */
+/* Escape-time Mandelbrot, written row by row into a float grid. */
 #include <stdlib.h>
 #include "fmandel.h"
 

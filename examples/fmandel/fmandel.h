@@ -1,4 +1,4 @@
-/* Seed 001: the declarations fmandel_verify.py puts in its cdef(). */
+/* The declarations fmandel_verify.py puts in its cdef(). */
 #include <stdlib.h>
 float f(float, float, int);
 void mandelbrot(float, float, float, float, int, int, float *);

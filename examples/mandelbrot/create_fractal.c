@@ -1,4 +1,5 @@
-/* Seed 000's create_fractal: one C call draws the whole image. */
+/* create_fractal: one C call draws the whole image, -2 < real < 1 across
+ * and -1 < imag < 1 down, calling mandel() for each pixel. */
 #include "create_fractal.h"
 
 int create_fractal(Img img, int iters) {

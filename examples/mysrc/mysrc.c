@@ -1,4 +1,4 @@
-/* Seed 004 (mysrc): three tiny functions to call from Python. */
+/* Three tiny functions to call from Python. */
 #include <stdio.h>
 #include "mysrc.h"
 

@@ -1,4 +1,4 @@
-/* Seed 004 (mysrc): the functions mysrc.py declares and calls. */
+/* The functions mysrc.py declares and calls. */
 void mybasic(void);
 int myprint(char *);
 double myadd(double, double);

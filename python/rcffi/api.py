@@ -494,11 +494,19 @@ def _load_backend_lib(name: Any, flags: int) -> Any:
 
         path = ctypes.util.find_library(name)
         if path is None:
+            # ``first`` already says "cannot load library 'NAME': ...".
             raise OSError(
-                f"cannot load library {name!r}: {first}.  Additionally, "
+                f"{first}.  Additionally, "
                 f"ctypes.util.find_library() did not manage to locate a library called {name!r}"
             ) from None
         return load(path, flags)
+
+
+def _library_title(name: Any) -> str:
+    """How messages name the library ``ffi.dlopen(name)`` opened."""
+    if name is None:
+        return "the C library of the process (ffi.dlopen(None))"
+    return f"library {name!r}"
 
 
 class _Lib:
@@ -524,7 +532,7 @@ class _Lib:
             fn = _backend._rcffi_function(
                 backendlib.load_function(funcs[name], name),
                 name,
-                f"library {object.__getattribute__(self, '_name')!r}",
+                _library_title(object.__getattribute__(self, "_name")),
                 0,
                 backendlib,
             )
@@ -549,8 +557,8 @@ class _Lib:
             object.__setattr__(self, name, value)
             return value
         raise AttributeError(
-            f"lib has no attribute {name!r} (not declared in the cdef of library "
-            f"{object.__getattribute__(self, '_name')!r})"
+            f"lib has no attribute {name!r} (not declared in the cdef of "
+            f"{_library_title(object.__getattribute__(self, '_name'))})"
         )
 
     def __setattr__(self, name: str, value: Any) -> None:

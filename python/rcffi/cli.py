@@ -1,4 +1,4 @@
-"""``python -m rcffi``: command-line helpers.
+"""``python -m rcffi``: command-line helpers (``--version`` prints rcffi's).
 
 ``check FILE.h``
     Parse the C declarations of ``FILE.h`` as ``ffi.cdef()`` would and list
@@ -129,7 +129,10 @@ def cmd_stub(spec: str, output: str | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (``sys.argv[1:]`` by default)."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="python -m rcffi", description="rcffi helpers")
+    parser.add_argument("--version", action="version", version=f"rcffi {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="parse a header as ffi.cdef() does and list its declarations")
     p.add_argument("header")

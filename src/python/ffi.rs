@@ -573,6 +573,18 @@ impl FfiCore {
         )
     }
 
+    /// The parameter names the cdefs give each function and `extern
+    /// "Python"` function: `{name: [str or None, ...]}` (an empty list when
+    /// the declaration has no parameter list of its own, as `f_t f;`).
+    fn _param_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = self.decls();
+        let out = PyDict::new(py);
+        for (name, f) in d.functions.iter().chain(d.extern_python.iter()) {
+            out.set_item(name, PyList::new(py, &f.param_names)?)?;
+        }
+        Ok(out)
+    }
+
     /// API mode: the declarations of this FFI's own cdefs, in order, as
     /// dicts for the code generator (see `apispec::item`).
     fn _api_spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

@@ -50,6 +50,10 @@ pub struct FunctionDecl {
     pub ty: TypeRef,
     /// Declared `extern "Python+C"`.
     pub plus_c: bool,
+    /// The parameter names the cdef gives (`None` for an unnamed one;
+    /// empty when the declaration spells no parameter list, as in
+    /// `f_t f;`): type stubs keep them.
+    pub param_names: Vec<Option<String>>,
 }
 
 #[derive(Clone, Debug)]

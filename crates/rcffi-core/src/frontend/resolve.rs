@@ -873,13 +873,13 @@ impl<'a> Resolver<'a> {
             } => {
                 let fty = self.resolve_function(ty)?;
                 self.record_function(name, ty, &fty, *extern_python, *span);
-                self.add_function(name, fty, *extern_python, *span)
+                self.add_function(name, fty, param_names(ty), *extern_python, *span)
             }
             Decl::Variable { name, ty, span, .. } if self.decls.is_raw_function(ty) => {
                 // `typedef int f_t(int); f_t f;` declares a function.
                 let fty = self.resolve_type(ty)?;
                 self.record_function(name, ty, &fty, ExternPython::No, *span);
-                self.add_function(name, fty, ExternPython::No, *span)
+                self.add_function(name, fty, Vec::new(), ExternPython::No, *span)
             }
             Decl::Variable {
                 name,
@@ -1077,6 +1077,7 @@ impl<'a> Resolver<'a> {
         &mut self,
         name: &str,
         fty: TypeRef,
+        param_names: Vec<Option<String>>,
         extern_python: ExternPython,
         span: Span,
     ) -> Result<(), Located> {
@@ -1102,6 +1103,7 @@ impl<'a> Resolver<'a> {
             FunctionDecl {
                 ty: fty,
                 plus_c: extern_python == ExternPython::PythonPlusC,
+                param_names,
             },
         );
         self.decls.order.push(name.to_owned());
@@ -1367,6 +1369,15 @@ fn is_partial_body(body: &crate::parse::ast::StructBody) -> bool {
 /// The depths (0 = the outermost) of the `[...]` lengths among the array
 /// dimensions `t` starts with: `int a[...][4][...]` gives `[0, 2]`.  A
 /// `[...]` found only behind a pointer (`int (*p)[...]`) counts as depth 0.
+/// The parameter names of a function declarator (`int f(int x, int)`:
+/// `[Some("x"), None]`); empty for anything else.
+fn param_names(ty: &TypeExpr) -> Vec<Option<String>> {
+    match ty {
+        TypeExpr::Function { params, .. } => params.iter().map(|p| p.name.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn dots_dims(t: &TypeExpr) -> Vec<usize> {
     let mut dims = Vec::new();
     let mut cur = t;
