@@ -59,23 +59,12 @@ _gil_release_from_environment()
 
 def install_as_cffi() -> None:
     """From now on, ``import cffi`` and ``import _cffi_backend`` in this
-    process give rcffi, so programs written for cffi run on rcffi."""
-    import types
+    process give rcffi, so programs written for cffi run on rcffi.
+    ``cffi.__version__`` is then the version of cffi rcffi implements
+    (see :mod:`rcffi._as_cffi`)."""
+    from . import _as_cffi
 
-    module = _sys.modules[__name__]
-    _sys.modules["cffi"] = module
-    _sys.modules["_cffi_backend"] = _cffi_backend
-    _sys.modules["cffi.api"] = api
-    error = types.ModuleType("cffi.error")
-    for name in (
-        "CDefError",
-        "FFIError",
-        "PkgConfigError",
-        "VerificationError",
-        "VerificationMissing",
-    ):
-        setattr(error, name, globals()[name])
-    _sys.modules["cffi.error"] = error
+    _as_cffi.install_as_cffi()
 
 
 __all__ = [

@@ -8,6 +8,14 @@
 ``stub BUILD.py:VAR -o OUT.pyi``
     Import the build script ``BUILD.py``, take its FFI object ``VAR`` and
     write a type stub for the module it builds (see :mod:`rcffi.stubgen`).
+
+``gen-src exec-python BUILD.py OUT.c`` / ``gen-src read-sources MOD CDEF CSRC OUT.c``
+    Write the C source of an API-mode module, as cffi 2.1's
+    ``cffi-gen-src`` (see :mod:`rcffi.gen_src`).
+
+``cffi-wheel -o DIR``
+    Write a wheel of a distribution named ``cffi`` that is rcffi, and one of
+    rcffi itself (see :mod:`rcffi.cffi_wheel`).
 """
 
 from __future__ import annotations
@@ -139,7 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("stub", help="write a .pyi stub for a build script's lib")
     p.add_argument("build", metavar="BUILD.py:VAR")
     p.add_argument("-o", "--output", metavar="OUT.pyi")
+    sub.add_parser("gen-src", help="write the C source of an API-mode module", add_help=False)
+    p = sub.add_parser("cffi-wheel", help="write a wheel of a 'cffi' distribution that is rcffi")
+    p.add_argument("-o", "--output", metavar="DIR", required=True)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gen-src"]:
+        from . import gen_src
+
+        return gen_src.main(argv[1:], prog="python -m rcffi gen-src")
     args = parser.parse_args(argv)
+    if args.command == "cffi-wheel":
+        from . import cffi_wheel
+
+        return cffi_wheel.cmd_cffi_wheel(args.output)
     if args.command == "check":
         return cmd_check(args.header)
     return cmd_stub(args.build, args.output)
