@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR)/python
 # the core crate's need nothing.
 export LD_LIBRARY_PATH := $(shell $(BASE_PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')"):$(LD_LIBRARY_PATH)
 
-.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance wheel-check docs bench bench-parse bench-memory leak-check clean
+.PHONY: build demo test dev-deps lint rust-test pytest stubtest conformance acceptance acceptance-wheels multi-python wheel-check docs bench bench-parse bench-memory leak-check clean
 
 build:
 	cargo build --release --features extension-module
@@ -48,8 +48,8 @@ $(CURDIR)/build/.deps-done-%: requirements-dev.txt
 lint: dev-deps
 	cargo fmt --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(PYTHON) -m ruff check python tests conformance examples bench
-	$(PYTHON) -m ruff format --check python tests conformance examples bench
+	$(PYTHON) -m ruff check python tests conformance acceptance examples bench
+	$(PYTHON) -m ruff format --check python tests conformance acceptance examples bench
 
 rust-test:
 	cargo test --workspace
@@ -65,6 +65,17 @@ stubtest: build dev-deps
 
 conformance: build dev-deps
 	$(PYTHON) conformance/run.py --suite all
+
+# The real-package suite (acceptance/README.md): packages from their PyPI
+# sdists on rcffi and on the real cffi 2.1.1, each in a private venv under
+# .cache/acceptance; prints the table.  `make test` runs its fast package
+# (tests/test_acceptance_fast.py).
+acceptance: build dev-deps
+	$(PYTHON) acceptance/run.py
+
+# The same with the packages' upstream wheels, built by the real cffi.
+acceptance-wheels: build dev-deps
+	$(PYTHON) acceptance/run.py --mode wheel
 
 # `pip install .` on a fresh venv: the wheel builds and imports.  Then
 # examples/example_build installs there as its README says (pip finds
