@@ -27,7 +27,7 @@ XPASSED = "xpassed"  # non-strict xpass (a test's own xfail marker): counted as 
 XPASS_STRICT = "xpass_strict"  # listed as expected failure but passed: counted as failed
 
 PASSING_OUTCOMES = frozenset({PASSED, XPASSED, XPASS_STRICT})
-CFFI_VERSION = "2.0.0"
+CFFI_VERSION = "2.1.1"
 # Names of _cffi_backend that test_c.py imports at module level or skips tests without.
 PROBED_BACKEND_NAMES = ("__version__", "_get_types", "_get_common_types", "_testfunc")
 TODO_REASON = "TODO reason"

@@ -12,9 +12,9 @@ import sys
 import tarfile
 from pathlib import Path
 
-CFFI_VERSION = "2.0.0"
+CFFI_VERSION = "2.1.1"
 SDIST_NAME = f"cffi-{CFFI_VERSION}.tar.gz"
-SDIST_SHA256 = "44d1b5909021139fe36001ae048dbdde8214afa20200eda0f64c068cac5d5529"
+SDIST_SHA256 = "dd31f52ea1086513bb9df30f8fcee9b8918323ae067a3d5b78bc826a000712be"
 MARKER = ".rcffi-conformance-extracted"
 
 

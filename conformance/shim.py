@@ -329,6 +329,13 @@ def public_names(module: types.ModuleType) -> list[str]:
     return sorted(set(names) | set(extra))
 
 
+def _try_import(name: str) -> types.ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def build_cffi_shim(
     rcffi: types.ModuleType, sdist_root: Path | None = None
 ) -> dict[str, types.ModuleType]:
@@ -338,6 +345,11 @@ def build_cffi_shim(
     cffi.__file__ = __file__
     for name in public_names(rcffi):
         setattr(cffi, name, getattr(rcffi, name))
+    # The version of the cffi rcffi implements, as after install_as_cffi().
+    as_cffi = sys.modules.get("rcffi._as_cffi") or _try_import("rcffi._as_cffi")
+    if as_cffi is not None:
+        cffi.__version__ = as_cffi.CFFI_VERSION
+        cffi.__version_info__ = as_cffi.CFFI_VERSION_INFO
     backend_ctypes = types.ModuleType("cffi.backend_ctypes")
     backend_ctypes.CTypesBackend = CTypesBackend
     imp_emulation = types.ModuleType("cffi._imp_emulation")

@@ -285,7 +285,7 @@ def test_update_expected_text_from_empty_file():
 
 def test_probe_warnings():
     assert harness.probe_warnings({"missing_rcffi": [], "missing_backend": []}) == []
-    assert harness.probe_warnings({"backend_version": "2.0.0"}) == []
+    assert harness.probe_warnings({"backend_version": "2.1.1"}) == []
     warnings = harness.probe_warnings(
         {
             "missing_rcffi": ["PkgConfigError"],

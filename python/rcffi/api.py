@@ -243,6 +243,9 @@ class FFI(_RuntimeFFI):
         self._api_ops: list[tuple[Any, ...]] = []
         self._included_ffis: list[FFI] = []
         self._windows_unicode = None
+        #: None, or the Python code of ``embedding_init_code()`` ("" once
+        #: ``embedding_api()`` was called).
+        self._embedding: str | None = None
 
     # -- declarations ---------------------------------------------------
 
@@ -269,6 +272,34 @@ class FFI(_RuntimeFFI):
             self._cdefsources.append(csource)
             opts = {"override": bool(override), "packed": bool(packed), "pack": pack}
             self._api_ops.append(("cdef", csource, opts))
+
+    def embedding_api(self, csource: str, packed: bool = False, pack: int | None = None) -> None:
+        """Declare the functions a C program calls in the library
+        (embedding): functions defined in Python with ``@ffi.def_extern()``
+        and exported by the library, as cffi's ``extern "Python+C"``."""
+        if not isinstance(csource, str):
+            raise TypeError("embedding_api() argument must be a string")
+        self.cdef('extern "Python+C" {\n' + csource + "\n}", packed=packed, pack=pack)
+        if self._embedding is None:
+            self._embedding = ""
+
+    def embedding_init_code(self, pysource: str) -> None:
+        """The Python code the library runs when a C program first calls
+        one of the ``embedding_api()`` functions (once per library)."""
+        import re
+        import textwrap
+
+        if self._embedding:
+            raise ValueError("embedding_init_code() can only be called once")
+        # Starts at "line 1" (leading empty lines dropped), dedented.
+        match = re.match(r"\s*\n", pysource)
+        if match:
+            pysource = pysource[match.end() :]
+        pysource = textwrap.dedent(pysource)
+        if pysource and not pysource.endswith("\n"):
+            pysource += "\n"
+        compile(pysource, "cffi_init", "exec")  # a SyntaxError now, not in the C program
+        self._embedding = pysource
 
     def include(self, ffi_to_include: FFI) -> None:
         """Make the declarations of another FFI available in this one."""
@@ -365,13 +396,28 @@ class FFI(_RuntimeFFI):
         path of the library built (of the ``.py`` module for ABI mode)."""
         from . import _builder
 
+        self._check_no_embedding("compile")
         return _builder.compile_module(self, tmpdir, verbose, target, debug)
+
+    def _check_no_embedding(self, what: str) -> None:
+        if self._embedding is not None:
+            raise NotImplementedError(
+                f"ffi.{what}(): this FFI uses embedding_api()/embedding_init_code() "
+                "(a library that starts Python when a C program calls it); rcffi does "
+                "not generate the C of such libraries yet"
+            )
+
+    def getwinerror(self, code: int = -1) -> Any:
+        """Windows only (the text of ``GetLastError()``); as cffi elsewhere,
+        calling it raises ``AttributeError``."""
+        raise AttributeError("getwinerror() exists only on Windows")
 
     def emit_c_code(self, filename: Any) -> None:
         """Write the C that ``compile()`` would build (to a file name or a
         file object)."""
         from . import _builder
 
+        self._check_no_embedding("emit_c_code")
         _builder.emit_c_code(self, filename)
 
     def emit_python_code(self, filename: Any) -> None:

@@ -1314,6 +1314,7 @@ fn buffer_address(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(new_primitive_type, m)?)?;
+    m.add_function(wrap_pyfunction!(super::capi::testbuff::_testbuff, m)?)?;
     m.add_function(wrap_pyfunction!(new_void_type, m)?)?;
     m.add_function(wrap_pyfunction!(new_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(new_array_type, m)?)?;

@@ -23,7 +23,7 @@ use crate::memory::cdata::CData;
 /// The `_cffi_backend` module.
 fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     let m = PyModule::new(py, "_cffi_backend")?;
-    m.add("__version__", "2.0.0")?;
+    m.add("__version__", "2.1.1")?;
     m.add_class::<ctype::PyCType>()?;
     m.add_class::<ctype::PyCField>()?;
     // The pyclass itself stays out of the module: Python code sees its

@@ -5,6 +5,7 @@ pub mod attr;
 pub mod cdata_types;
 pub mod fastcall;
 pub mod item;
+pub mod testbuff;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;

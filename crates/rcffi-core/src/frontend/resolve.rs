@@ -892,6 +892,12 @@ impl<'a> Resolver<'a> {
                 if storage.is_static && is_const {
                     return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
+                if init.as_ref().is_some_and(is_int_literal) && self.is_integer_type(ty) {
+                    // As cffi: `const unsigned int K = 0x0FFFFFFF;` (and any
+                    // integer type given an integer literal, negative too)
+                    // is an integer constant, needing no symbol.
+                    return self.declare_static_const(name, ty, init.as_ref(), *span);
+                }
                 let dims = dots_dims(ty);
                 if !dims.is_empty() {
                     // `int a[...];`: the length is the compiler's to tell.
@@ -958,6 +964,13 @@ impl<'a> Resolver<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// An integer type in cffi's sense: integers, `_Bool` and enums, not
+    /// `char`.
+    fn is_integer_type(&mut self, ty: &TypeExpr) -> bool {
+        self.resolve_type(ty)
+            .is_ok_and(|t| t.storage_primitive().is_some_and(|p| p.is_integer()))
     }
 
     /// `static const T K = v;` or `static const T K;`: a constant.
@@ -1468,4 +1481,15 @@ fn enum_base(items: &[(String, i128)]) -> Result<TypeRef, Error> {
             candidates[0], candidates[1]
         ),
     ))
+}
+
+/// An integer literal, or `-` before one: the initialisers that make an
+/// integer declaration a constant (cffi's rule).
+fn is_int_literal(e: &crate::parse::ast::Expr) -> bool {
+    use crate::parse::ast::{ExprKind, UnaryOp};
+    match &e.kind {
+        ExprKind::Int(_) => true,
+        ExprKind::Unary(UnaryOp::Neg, inner) => matches!(inner.kind, ExprKind::Int(_)),
+        _ => false,
+    }
 }
