@@ -77,6 +77,10 @@ acceptance: build dev-deps
 acceptance-wheels: build dev-deps
 	$(PYTHON) acceptance/run.py --mode wheel
 
+# The abi3 wheel on every CPython of pyenv (3.10 to 3.13): install + smoke.
+multi-python: build
+	$(PYTHON) tests/multi_python.py
+
 # `pip install .` on a fresh venv: the wheel builds and imports.  Then
 # examples/example_build installs there as its README says (pip finds
 # rcffi in a folder of wheels, setuptools on the index) and runs.

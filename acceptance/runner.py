@@ -153,6 +153,10 @@ def main() -> int:
     try:
         if args.kind == "pytest":
             code = run_pytest(args.rest, counts)
+            if code in (2, 3, 4) and not counts.outcomes:
+                # Interrupted, internal error or usage error (a conftest that
+                # does not import) before any test: the whole run failed.
+                counts.set("(pytest session)", "failed", f"pytest exit status {code}")
         else:
             code = run_unittest(args.rest[0], counts)
     except BaseException:  # noqa: BLE001 - the runner itself broke: a failed run
