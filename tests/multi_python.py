@@ -3,8 +3,8 @@
 For each interpreter pyenv has (3.10, 3.11, 3.12, 3.13), a venv under
 ``.cache/multi-python/`` gets the rcffi wheel that ``python -m rcffi
 cffi-wheel`` writes (the same file for all), installed offline, and runs the
-smoke program below in it: an ABI-mode call, a callback (qsort), an API-mode
-build and import.  Prints one line per version; exit status 1 if any fails.
+smoke program below in it: an ABI-mode call, a callback (qsort), the buffer protocol both ways,
+an API-mode build and import.  Prints one line per version; exit status 1 if any fails.
 Only the standard library is used.
 """
 
@@ -40,6 +40,15 @@ SMOKE = textwrap.dedent(
     arr = ffi.new("int[]", [5, 3, 9, 1])
     lib.qsort(arr, 4, ffi.sizeof("int"), cmp)
     assert list(arr) == [1, 3, 5, 9]
+
+    # The buffer protocol both ways (rcffi's own slots, the stable ABI of 3.10).
+    view = memoryview(ffi.buffer(arr))
+    assert view.nbytes == 4 * ffi.sizeof("int") and not view.readonly
+    ba = bytearray(b"xyz")
+    p = ffi.from_buffer(ba)
+    p[0] = b"a"
+    assert ba == bytearray(b"ayz")
+    del view
 
     api = rcffi.FFI()
     api.cdef("int add(int, int);")

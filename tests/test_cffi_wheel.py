@@ -58,7 +58,7 @@ def test_wheel_names_and_contents(wheels):
     names = sorted(p.name for p in wheels.glob("*.whl"))
     assert names == [
         f"cffi-2.1.1+rcffi.{__version__}-py3-none-any.whl",
-        f"rcffi-{__version__}-cp311-abi3-linux_x86_64.whl",
+        f"rcffi-{__version__}-cp310-abi3-linux_x86_64.whl",
     ]
     with zipfile.ZipFile(wheels / names[0]) as z:
         assert "cffi/__init__.py" in z.namelist()

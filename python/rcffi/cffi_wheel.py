@@ -35,7 +35,7 @@ from . import _as_cffi
 
 # The oldest CPython the native module's stable ABI targets (pyo3's
 # ``abi3-py3XX`` feature in Cargo.toml).
-ABI3_MIN = "cp311"
+ABI3_MIN = "cp310"
 
 _CFFI_INIT = '''\
 """cffi, provided by rcffi: ``import cffi`` gives rcffi (see rcffi._as_cffi)."""
@@ -54,6 +54,14 @@ import rcffi
 
 sys.modules[__name__] = rcffi._cffi_backend
 '''
+
+
+def write_stand_in(folder: Path) -> None:
+    """Writes the ``cffi`` package and ``_cffi_backend`` module of the cffi
+    wheel into ``folder`` (for a ``PYTHONPATH`` entry)."""
+    (folder / "cffi").mkdir(parents=True, exist_ok=True)
+    (folder / "cffi" / "__init__.py").write_text(_CFFI_INIT)
+    (folder / "_cffi_backend.py").write_text(_BACKEND)
 
 
 def rcffi_version() -> str:

@@ -112,7 +112,7 @@ impl Owner {
 }
 
 /// A held `Py_buffer` (released on drop).
-pub struct PyBufferHold(pub pyo3::buffer::PyUntypedBuffer);
+pub struct PyBufferHold(pub crate::python::capi::pybuffer::PyBuf);
 
 /// Value storage for primitive cdata (large enough for `long double` and
 /// `double _Complex`).
@@ -299,7 +299,7 @@ impl CData {
     #[cold]
     fn check_buffer_alive(&self, b: &BufferOwner) -> Result<()> {
         let same = Python::attach(|py| {
-            pyo3::buffer::PyUntypedBuffer::get(b.obj.bind(py)).is_ok_and(|v| {
+            crate::python::capi::pybuffer::PyBuf::get(b.obj.bind(py)).is_ok_and(|v| {
                 v.buf_ptr() as *mut u8 == self.raw_ptr() && v.len_bytes() >= b.nbytes
             })
         });

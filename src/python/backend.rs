@@ -1045,7 +1045,7 @@ pub fn from_buffer_impl<'py>(
             "from_buffer() cannot return the address of a unicode object",
         ));
     }
-    let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
+    let buf = crate::python::capi::pybuffer::PyBuf::get(obj)?;
     if require_writable && buf.readonly() {
         return Err(pyo3::exceptions::PyBufferError::new_err(
             "Object is not writable.",
@@ -1265,7 +1265,7 @@ fn buffer_address(
     obj: &Bound<'_, PyAny>,
     writable: bool,
     n: usize,
-) -> PyResult<(*mut u8, Option<pyo3::buffer::PyUntypedBuffer>)> {
+) -> PyResult<(*mut u8, Option<crate::python::capi::pybuffer::PyBuf>)> {
     if let Ok(c) = obj.cast::<CData>() {
         let me = c.get();
         if !(me.ty.is_pointer() || me.ty.is_array()) {
@@ -1297,7 +1297,7 @@ fn buffer_address(
             "a bytes-like object is required, not 'str'",
         ));
     }
-    let buf = pyo3::buffer::PyUntypedBuffer::get(obj)?;
+    let buf = crate::python::capi::pybuffer::PyBuf::get(obj)?;
     if writable && buf.readonly() {
         return Err(pyo3::exceptions::PyBufferError::new_err(
             "Object is not writable.",

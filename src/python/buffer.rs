@@ -7,11 +7,13 @@
 //! released, and memory exported through the buffer protocol is only
 //! freed once the last export ends (see `CData::export_started`).
 
+use crate::python::capi::pybuffer::{PyBuf, RawBuffer, fill_info, set_buffer_slots};
 use crate::python::errors::CoreResult;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyBufferError, PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySlice, PyString};
+use std::os::raw::c_int;
 
 use crate::memory::cdata::CData;
 use crate::memory::{convert, raw};
@@ -91,11 +93,11 @@ pub fn buffer_new<'py>(
 
 /// The bytes of `v` for comparisons and slice assignments: a cdata's
 /// memory is not exposed this way (as in cffi).
-fn other_bytes(v: &Bound<'_, PyAny>) -> Option<pyo3::buffer::PyUntypedBuffer> {
+fn other_bytes(v: &Bound<'_, PyAny>) -> Option<PyBuf> {
     if v.is_instance_of::<PyString>() || v.is_instance_of::<CData>() {
         return None;
     }
-    pyo3::buffer::PyUntypedBuffer::get(v).ok()
+    PyBuf::get(v).ok()
 }
 
 impl MiniBuffer {
@@ -274,35 +276,87 @@ impl MiniBuffer {
         Ok(r.into_pyobject(py)?.to_owned().into_any().unbind())
     }
 
-    /// # Safety
-    /// Called by Python with the `Py_buffer` to fill.
-    unsafe fn __getbuffer__(
-        slf: Bound<'_, Self>,
-        view: *mut pyo3::ffi::Py_buffer,
-        flags: std::os::raw::c_int,
-    ) -> PyResult<()> {
-        let me = slf.get();
-        let data = me
-            .data(slf.py(), me.size)
-            .map_err(|e| PyBufferError::new_err(e.value(slf.py()).to_string()))?;
-        // SAFETY: `view` comes from Python; the memory stays valid until
-        // the matching __releasebuffer__, since the export defers freeing.
-        unsafe { crate::python::capi::fill_buffer_info(view, slf.as_any(), data, me.size, flags)? };
-        me.cdata.bind(slf.py()).get().export_started();
-        Ok(())
-    }
-
-    /// # Safety
-    /// Called by Python when an export made by `__getbuffer__` ends.
-    unsafe fn __releasebuffer__(
-        slf: Bound<'_, Self>,
-        _view: *mut pyo3::ffi::Py_buffer,
-    ) -> PyResult<()> {
-        let me = slf.get();
-        me.cdata.bind(slf.py()).get().export_ended(slf.py())
-    }
-
     fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         visit.call(&self.cdata)
     }
+}
+
+impl MiniBuffer {
+    /// The export of `getbuffer`: the bytes, writable, kept alive (the
+    /// cdata defers freeing until the export ends).
+    fn export(slf: &Bound<'_, Self>, view: *mut RawBuffer, flags: c_int) -> PyResult<()> {
+        let me = slf.get();
+        let py = slf.py();
+        let data = me
+            .data(py, me.size)
+            .map_err(|e| PyBufferError::new_err(e.value(py).to_string()))?;
+        let len = isize::try_from(me.size)
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("buffer too large"))?;
+        // SAFETY: `view` comes from Python; the memory stays valid until the
+        // matching release, since the export defers freeing.
+        let rc = unsafe { fill_info(view, slf.as_ptr(), data.cast(), len, false, flags) };
+        if rc < 0 {
+            return Err(PyErr::fetch(py));
+        }
+        me.cdata.bind(py).get().export_started();
+        Ok(())
+    }
+}
+
+/// Runs `f` on the `MiniBuffer` `obj` for a buffer slot: a Python error is
+/// set and `-1` returned on failure; a panic stops here.
+fn in_slot(
+    obj: *mut pyo3::ffi::PyObject,
+    f: impl FnOnce(&Bound<'_, MiniBuffer>) -> PyResult<()>,
+) -> c_int {
+    let run = std::panic::AssertUnwindSafe(|| {
+        Python::attach(|py| {
+            // SAFETY: CPython calls the slot with a live instance of the type.
+            let any = unsafe { Bound::from_borrowed_ptr(py, obj) };
+            let r = any.cast::<MiniBuffer>().map_err(PyErr::from).and_then(f);
+            match r {
+                Ok(()) => 0,
+                Err(e) => {
+                    e.restore(py);
+                    -1
+                }
+            }
+        })
+    });
+    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        Python::attach(|py| {
+            pyo3::exceptions::PySystemError::new_err("panic in a buffer slot of rcffi").restore(py)
+        });
+        -1
+    })
+}
+
+unsafe extern "C" fn getbuffer(
+    obj: *mut pyo3::ffi::PyObject,
+    view: *mut RawBuffer,
+    flags: c_int,
+) -> c_int {
+    in_slot(obj, |b| MiniBuffer::export(b, view, flags))
+}
+
+unsafe extern "C" fn releasebuffer(obj: *mut pyo3::ffi::PyObject, _view: *mut RawBuffer) {
+    // A release cannot fail: an error is reported as unraisable.
+    let run = std::panic::AssertUnwindSafe(|| {
+        Python::attach(|py| {
+            // SAFETY: CPython calls the slot with a live instance of the type.
+            let any = unsafe { Bound::from_borrowed_ptr(py, obj) };
+            if let Ok(b) = any.cast::<MiniBuffer>()
+                && let Err(e) = b.get().cdata.bind(py).get().export_ended(py)
+            {
+                e.write_unraisable(py, Some(&any));
+            }
+        })
+    });
+    let _ = std::panic::catch_unwind(run);
+}
+
+/// Gives the `buffer` class its buffer slots (once, after the class is made).
+pub fn install_buffer_slots(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let ty = m.py().get_type::<MiniBuffer>();
+    set_buffer_slots(&ty, getbuffer, Some(releasebuffer))
 }

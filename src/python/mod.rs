@@ -32,6 +32,7 @@ fn backend_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     capi::cdata_types::init(&m)?;
     m.add_class::<cdata_py::CDataIter>()?;
     m.add_class::<buffer::MiniBuffer>()?;
+    buffer::install_buffer_slots(&m)?;
     m.add_class::<ffi::FfiCore>()?;
     capi::fastcall::install(&py.get_type::<ffi::FfiCore>())?;
     m.add("FFI_DEFAULT_ABI", crate::types::ABI_DEFAULT)?;

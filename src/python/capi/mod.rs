@@ -5,6 +5,7 @@ pub mod attr;
 pub mod cdata_types;
 pub mod fastcall;
 pub mod item;
+pub mod pybuffer;
 pub mod testbuff;
 
 use pyo3::prelude::*;
@@ -43,32 +44,6 @@ pub fn handle_object(py: Python<'_>, addr: usize) -> PyResult<Bound<'_, PyAny>> 
         Owner::Handle { obj } => Ok(obj.bind(py).clone()),
         _ => Err(pyo3::exceptions::PyRuntimeError::new_err("not a handle")),
     }
-}
-
-/// Fills `view` for a buffer export of `len` writable bytes at `buf`
-/// owned by `obj` (`PyBuffer_FillInfo`, which takes a reference to
-/// `obj`).
-///
-/// # Safety
-/// `view` must be the `Py_buffer` a `getbuffer` slot received, and `buf`
-/// must stay valid for `len` bytes until the matching `releasebuffer`.
-pub unsafe fn fill_buffer_info(
-    view: *mut pyo3::ffi::Py_buffer,
-    obj: &Bound<'_, PyAny>,
-    buf: *mut u8,
-    len: usize,
-    flags: std::os::raw::c_int,
-) -> PyResult<()> {
-    let len = isize::try_from(len)
-        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("buffer too large"))?;
-    // SAFETY: `view` is valid by the caller's guarantee and `obj` is a
-    // live object; on failure the call sets an exception (and view->obj to
-    // NULL), which PyErr::fetch takes.
-    let rc = unsafe { pyo3::ffi::PyBuffer_FillInfo(view, obj.as_ptr(), buf.cast(), len, 0, flags) };
-    if rc < 0 {
-        return Err(PyErr::fetch(obj.py()));
-    }
-    Ok(())
 }
 
 /// A value only touched with the GIL held (rcffi is built for the stable
