@@ -173,9 +173,10 @@ PACKAGES: tuple[Package, ...] = (
             "a real PostgreSQL server started by the suite (loopback)",
             "threads, callbacks (notice processor)",
         ),
-        # The sdist's own tests, then the suite's server tests
-        # (acceptance/server/test_psycopg2cffi_server.py) against the server.
-        test_args=("--pyargs", "psycopg2cffi.tests", "@server/test_psycopg2cffi_server.py"),
+        # The suite's server tests (acceptance/server/test_psycopg2cffi_server.py):
+        # the sdist's psycopg2cffi/tests import psycopg2_tests, which the sdist
+        # does not ship, so none of them can be collected (both alike).
+        test_args=("@server/test_psycopg2cffi_server.py",),
         apt=("libpq-dev", "postgresql"),
         test_requires=("six==1.17.0",),
         drop=("psycopg2cffi",),
@@ -194,6 +195,12 @@ WHEEL_ONLY: tuple[Package, ...] = (
         test_args=("tests",),
         drop=("src",),
         test_requires=("pretend==1.0.9", "pytest-rerunfailures==15.1"),
+        deselect={
+            "tests/test_ssl.py::TestContext::test_fallback_default_verify_paths": (
+                "the default certificate folder of the OpenSSL in cryptography's "
+                "manylinux wheel does not exist on Debian: fails on the real cffi too"
+            ),
+        },
         wheel_version="25.3.0",
     ),
     Package(

@@ -309,6 +309,8 @@ def run_package(mode: str, impl: str, pkg: Package) -> dict:
         result["log"] = tail(logfile)
         return result
     src = sdist(pkg)
+    # A copy installed by an earlier run must not take part in the build.
+    sh([py, "-m", "pip", "uninstall", "-y", "-q", pkg.name], logfile, env=clean_env())
     if mode == "source":
         wheel = build_source(py, impl, pkg, src, logfile)
         if wheel is None:

@@ -99,6 +99,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         except shim.RcffiNotImportable as exc:
             raise pytest.UsageError(str(exc)) from None
         early_config.stash[_HEADER_KEY] = f"backend rcffi; rcffi lacks: {missing or 'nothing'}"
+        shim.rcffi_for_child_processes()
     elif backend == "cffi":
         cffi, backend_mod = shim.import_real_cffi()
         early_config.stash[_HEADER_KEY] = (

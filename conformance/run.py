@@ -67,6 +67,21 @@ SUITES = {
             )
         ),
     ),
+    # Libraries that start Python when a C program calls them
+    # (ffi.embedding_api / embedding_init_code).
+    "embedding": Suite(
+        "embedding",
+        tuple(
+            f"testing/embedding/{name}.py"
+            for name in (
+                "test_basic",
+                "test_performance",
+                "test_recursive",
+                "test_thread",
+                "test_tlocal",
+            )
+        ),
+    ),
 }
 
 

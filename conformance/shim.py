@@ -404,6 +404,23 @@ def install_rcffi(sdist_root: Path | None = None) -> list[str]:
     return [n for n in CORE_NAMES if not hasattr(modules["cffi"], n)]
 
 
+def rcffi_for_child_processes() -> None:
+    """Child Pythons the tests start (the embedding suite runs build scripts
+    that ``import cffi``) get rcffi as ``cffi`` too: the ``cffi`` package and
+    ``_cffi_backend`` module of ``python -m rcffi cffi-wheel``, written into
+    a folder put first on ``PYTHONPATH``."""
+    import tempfile
+
+    try:
+        from rcffi import cffi_wheel
+    except ImportError:  # a stand-in rcffi without it (the harness's own tests)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rcffi-as-cffi-"))
+    cffi_wheel.write_stand_in(folder)
+    path = [str(folder), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(path)
+
+
 def import_real_cffi() -> tuple[types.ModuleType, types.ModuleType]:
     """Import the installed cffi and _cffi_backend now (before a test edits sys.path)."""
     return importlib.import_module("cffi"), importlib.import_module("_cffi_backend")

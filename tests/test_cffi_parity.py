@@ -138,3 +138,15 @@ def test_compiled_module_ffi_is_a_backend_ffi(tmp_path):
         [sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, check=False
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_apply_embedding_fix_links_libpython(tmp_path):
+    kwds = {"libraries": ["m"]}
+    FFI()._apply_embedding_fix(kwds)
+    name = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert kwds["libraries"][0] == "m" and kwds["libraries"][1].startswith(name)
+    FFI()._apply_embedding_fix(kwds)  # nothing twice
+    assert len(kwds["libraries"]) == 2
+    ffi = FFI()
+    ffi.set_source("_links_libpython", "", **kwds)
+    ffi.compile(tmpdir=str(tmp_path))  # the link succeeds

@@ -8,6 +8,7 @@ adds the rest on top of the same backend.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -282,6 +283,25 @@ class FFI(_RuntimeFFI):
         self.cdef('extern "Python+C" {\n' + csource + "\n}", packed=packed, pack=pack)
         if self._embedding is None:
             self._embedding = ""
+
+    def _apply_embedding_fix(self, kwds: dict[str, Any]) -> None:
+        """Adds to ``set_source()`` keywords what a library embedding Python
+        links with: ``-lpython3.X`` (with the ABI flags), and the folder of a
+        shared libpython (setuptools' ``build_ext`` adds it for cffi)."""
+        import sysconfig
+
+        def ensure(key: str, value: str) -> None:
+            items = kwds.setdefault(key, [])
+            if value not in items:
+                items.append(value)
+
+        name = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        name += sysconfig.get_config_var("DEBUG_EXT") or ""
+        name += getattr(sys, "abiflags", "")
+        ensure("libraries", name)
+        libdir = sysconfig.get_config_var("LIBDIR")
+        if sysconfig.get_config_var("Py_ENABLE_SHARED") and libdir:
+            ensure("library_dirs", libdir)
 
     def embedding_init_code(self, pysource: str) -> None:
         """The Python code the library runs when a C program first calls
