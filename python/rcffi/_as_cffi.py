@@ -102,7 +102,7 @@ def _installed() -> types.ModuleType | None:
 
 
 def _make_cffi_module(rcffi: types.ModuleType) -> types.ModuleType:
-    cffi = types.ModuleType("cffi", "rcffi standing in for cffi " + CFFI_VERSION)
+    cffi: Any = types.ModuleType("cffi", "rcffi standing in for cffi " + CFFI_VERSION)
     cffi.__file__ = rcffi.__file__
     cffi.__path__ = []  # a package: `import cffi.X` goes through CffiAliasFinder
     cffi.__rcffi__ = rcffi
