@@ -138,8 +138,10 @@ def sdist(pkg: Package) -> Path:
             "download",
             "-q",
             "--no-deps",
+            # For this package only: its build requirements (cmake, Cython...)
+            # come as wheels when pip prepares the sdist's metadata.
             "--no-binary",
-            ":all:",
+            pkg.name,
             f"{pkg.name}=={pkg.version}",
             "-d",
             dl,
