@@ -100,6 +100,13 @@ PACKAGES: tuple[Package, ...] = (
         # baseline fails alike).
         apt=("liblmdb-dev",),
         env={"LMDB_FORCE_CFFI": "1", "LMDB_FORCE_SYSTEM": "1"},
+        deselect={
+            "tests/cursor_test.py::PreloadTest::test_preload": (
+                "counts the minor page faults of reading a 256 MiB value just written: "
+                "depends on the page cache and memory pressure of the machine (failed on "
+                "the real cffi once, passed on rcffi)"
+            ),
+        },
         drop=("lmdb",),
     ),
     Package(
