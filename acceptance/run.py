@@ -271,19 +271,11 @@ def build_source(py: Path, impl: str, pkg: Package, src: Path, logfile: Path) ->
 
 
 def install_wheel_mode(py: Path, impl: str, pkg: Package, logfile: Path) -> bool:
-    reqs = (f"{pkg.name}=={pkg.wheel_version}",)
-    cmd = [py, "-m", "pip", "install", "-q", "--only-binary", pkg.name, "--force-reinstall", *reqs]
-    if impl == "rcffi":
-        cmd += [
-            "--constraint",
-            str(CACHE / "wheels" / "constraints.txt"),
-            "--find-links",
-            str(CACHE / "wheels"),
-        ]
-    return sh(cmd, logfile, env=clean_env()) == 0
+    req = f"{pkg.name}=={pkg.wheel_version}"
+    return pip_install(py, ("--only-binary", pkg.name, "--force-reinstall", req), logfile, impl)
 
 
-def test_copy(impl: str, pkg: Package, src: Path) -> Path:
+def make_test_copy(impl: str, pkg: Package, src: Path) -> Path:
     work = CACHE / "work" / impl / pkg.name
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work, symlinks=True)
@@ -330,7 +322,7 @@ def run_package(mode: str, impl: str, pkg: Package) -> dict:
             result["status"] = "install of the upstream wheel failed"
             result["log"] = tail(logfile)
             return result
-    work = test_copy(impl, pkg, src)
+    work = make_test_copy(impl, pkg, src)
     out = CACHE / "results" / f"raw-{mode}-{impl}-{pkg.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
