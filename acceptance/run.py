@@ -285,8 +285,30 @@ def make_test_copy(impl: str, pkg: Package, src: Path) -> Path:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+    for name, version, sha, member, dest in pkg.test_data:
+        data = sdist(Package(name, version, sha, covers=()))
+        shutil.copytree(data / member, work / dest, dirs_exist_ok=True)
     shutil.copytree(HERE / "server", work / "_acceptance_server")
+    if not has_pytest_config(work):
+        # Else pytest would take this repository's configuration (the copy
+        # lives under its .cache/), and the rootdir with it.
+        (work / "pytest.ini").write_text("[pytest]\n")
     return work
+
+
+def has_pytest_config(folder: Path) -> bool:
+    """Whether the package configures pytest itself (pytest's own rules)."""
+    sections = {
+        "pytest.ini": "",
+        "pyproject.toml": "[tool.pytest.ini_options]",
+        "tox.ini": "[pytest]",
+        "setup.cfg": "[tool:pytest]",
+    }
+    for name, section in sections.items():
+        path = folder / name
+        if path.is_file() and section in path.read_text(errors="replace"):
+            return True
+    return False
 
 
 def run_package(mode: str, impl: str, pkg: Package) -> dict:
@@ -327,7 +349,8 @@ def run_package(mode: str, impl: str, pkg: Package) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     if pkg.runner == "pytest":
-        args = [a.replace("@server/", "_acceptance_server/") for a in pkg.test_args]
+        args = [f"--rootdir={work}"]
+        args += [a.replace("@server/", "_acceptance_server/") for a in pkg.test_args]
         for test_id in pkg.deselect:
             args += ["--deselect", test_id]
         test_cmd = ["pytest", *args]
