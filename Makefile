@@ -99,7 +99,7 @@ wheel-check:
 docs: dev-deps
 	$(PYTHON) -m mkdocs build
 
-test: lint rust-test pytest stubtest conformance wheel-check docs
+test: lint rust-test pytest stubtest conformance wheel-check docs multi-python
 
 # The benchmarks of the README, each against cffi in the same run.  The
 # real cffi (and Cython) go into a virtualenv of their own, never into

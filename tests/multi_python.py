@@ -88,8 +88,12 @@ def main() -> int:
     for version in VERSIONS:
         py = interpreter(version)
         if py is None:
-            print(f"{version}: FAILED (no such interpreter under pyenv)")
-            ok = False
+            # As tests/prereq.py: a skip here, a failure in CI.
+            if os.environ.get("RCFFI_REQUIRE_ALL") == "1":
+                print(f"{version}: FAILED (no such interpreter under pyenv)")
+                ok = False
+            else:
+                print(f"{version}: skipped (no such interpreter under pyenv)")
             continue
         venv = CACHE / f"venv-{version}"
         if not (venv / "bin" / "python").exists():
