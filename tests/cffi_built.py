@@ -110,7 +110,10 @@ _real = {real!r}
 for _m in list(_sys.modules.values()):
     _f = getattr(_m, "__file__", None) or ""
     assert not _f.startswith(_real), "the real cffi was imported: " + _f
-assert _sys.modules["cffi"] is rcffi and _sys.modules["_cffi_backend"] is rcffi._cffi_backend
+# install_as_cffi()'s cffi is a module of its own (cffi 2.1.1's version) over rcffi.
+assert getattr(_sys.modules["cffi"], "__rcffi__", None) is rcffi
+assert _sys.modules["cffi"].FFI is rcffi.FFI
+assert _sys.modules["_cffi_backend"] is rcffi._cffi_backend
 """
 
 
