@@ -131,24 +131,16 @@ def sdist(pkg: Package) -> Path:
     dl.mkdir(parents=True, exist_ok=True)
     found = [p for p in dl.iterdir() if _is_sdist_of(p.name, pkg)]
     if not found:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            # For this package only: its build requirements (cmake, Cython...)
-            # come as wheels when pip prepares the sdist's metadata.
-            "--no-binary",
-            pkg.name,
-            f"{pkg.name}=={pkg.version}",
-            "-d",
-            dl,
-        ]
-        if sh(cmd, CACHE / "logs" / "download.log", env=clean_env()) != 0:
-            raise RuntimeError(f"download of {pkg.name} {pkg.version} failed (logs/download.log)")
+        # The file itself, from the index's simple API: `pip download` of an
+        # sdist would prepare its metadata, running setup.py and fetching
+        # its setup_requires (the real cffi among them).
+        try:
+            _fetch_sdist(pkg, dl)
+        except OSError as e:
+            raise RuntimeError(f"download of {pkg.name} {pkg.version} failed: {e}") from e
         found = [p for p in dl.iterdir() if _is_sdist_of(p.name, pkg)]
+        if not found:
+            raise RuntimeError(f"download of {pkg.name} {pkg.version}: no sdist on the index")
     archive = found[0]
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     if pkg.sha256 and digest != pkg.sha256:
@@ -159,6 +151,26 @@ def sdist(pkg: Package) -> Path:
         t.extractall(dest / "tree", filter="data")
     (dest / ".complete").write_text(archive.name)
     return _tree(dest)
+
+
+def _fetch_sdist(pkg: Package, dl: Path) -> None:
+    """Downloads the ``.tar.gz`` sdist of ``pkg`` into ``dl`` (PEP 691 JSON)."""
+    import urllib.request
+
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    req = urllib.request.Request(
+        f"{index}/{pkg.name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        files = json.load(r)["files"]
+    for f in files:
+        if _is_sdist_of(f["filename"], pkg):
+            with urllib.request.urlopen(f["url"], timeout=300) as r:
+                data = r.read()
+            tmp = dl / (f["filename"] + ".part")
+            tmp.write_bytes(data)
+            tmp.rename(dl / f["filename"])
+            return
 
 
 def _tree(dest: Path) -> Path:
