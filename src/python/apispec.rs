@@ -41,7 +41,7 @@ fn field<'py>(py: Python<'py>, f: &FieldItem) -> PyResult<Bound<'py, PyDict>> {
         None => d.set_item("type", py.None())?,
     }
     d.set_item("bitsize", f.bitsize)?;
-    d.set_item("dots_length", f.dots_dims.clone())?;
+    d.set_item("dots_length", f.shape.dots_depths())?;
     Ok(d)
 }
 
@@ -67,6 +67,7 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             result,
             params,
             variadic,
+            ..
         } => {
             d.set_item("kind", "function")?;
             d.set_item("result", spelled(py, result)?)?;
@@ -78,6 +79,7 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             params,
             variadic,
             plus_c,
+            ..
         } => {
             d.set_item("kind", "extern_python")?;
             d.set_item("result", spelled(py, result)?)?;
@@ -87,12 +89,13 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
         }
         ApiItemKind::Variable {
             ty,
-            dots_dims,
+            shape,
             is_const,
+            ..
         } => {
             d.set_item("kind", "variable")?;
             d.set_item("type", spelled(py, ty)?)?;
-            d.set_item("dots_length", dots_dims.clone())?;
+            d.set_item("dots_length", shape.dots_depths())?;
             d.set_item("is_const", *is_const)?;
         }
         ApiItemKind::Constant {
@@ -100,6 +103,7 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             ty,
             value,
             enum_spell,
+            ..
         } => {
             d.set_item("kind", "constant")?;
             let src = match source {
@@ -125,6 +129,7 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             partial,
             fields,
             layout,
+            ..
         } => {
             d.set_item("kind", "struct")?;
             d.set_item("key", key)?;
@@ -148,6 +153,7 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             spell,
             partial,
             items,
+            ..
         } => {
             d.set_item("kind", "enum")?;
             d.set_item("key", key)?;
@@ -155,15 +161,15 @@ pub fn item<'py>(py: Python<'py>, it: &ApiItem) -> PyResult<Bound<'py, PyDict>> 
             d.set_item("partial", *partial)?;
             d.set_item("items", items.clone())?;
         }
-        ApiItemKind::DotsTypedef { kind, pointer } => {
+        ApiItemKind::DotsTypedef { kind, pointer, .. } => {
             d.set_item("kind", "dots_typedef")?;
             d.set_item("dots", dots_kind_name(*kind))?;
             d.set_item("pointer", *pointer)?;
         }
-        ApiItemKind::DotsArrayTypedef { item, dims } => {
+        ApiItemKind::DotsArrayTypedef { item, shape, .. } => {
             d.set_item("kind", "dots_array_typedef")?;
             d.set_item("item", spelled(py, item)?)?;
-            d.set_item("dots_length", dims.clone())?;
+            d.set_item("dots_length", shape.dots_depths())?;
         }
     }
     Ok(d)

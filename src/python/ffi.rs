@@ -75,6 +75,11 @@ impl FfiCore {
         self.decls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `f` on the declarations (the code generator reads them).
+    pub(crate) fn with_declarations<R>(&self, f: impl FnOnce(&Declarations) -> R) -> R {
+        f(&self.decls())
+    }
+
     /// The type `cdecl` names: a type string, or a CType.
     #[inline]
     pub fn resolve(&self, cdecl: &Bound<'_, PyAny>) -> PyResult<TypeRef> {

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod ffi;
 pub mod finalizer;
 pub mod function;
+pub mod generate;
 pub mod library_py;
 pub mod module;
 pub mod pyo3_internals;
@@ -61,6 +62,7 @@ pub fn rtld_constants() -> [(&'static str, i32); 7] {
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    generate::register(m)?;
     m.add_submodule(&backend_module(m.py())?)?;
     Ok(())
 }

@@ -135,16 +135,59 @@ pub struct Spelled {
 /// size) of each named, non-bitfield field.
 pub type LayoutSummary = (usize, usize, Vec<(String, usize, usize)>);
 
+/// One array dimension of a declaration, from the outermost down to its
+/// deepest `[...]` (see [`Shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// `[...]`: the compiler measures it.
+    Dots,
+    Len(usize),
+    /// `[]`
+    Open,
+}
+
+/// The array dimensions a declaration starts with, down to its deepest
+/// `[...]`; empty when it has none (`int a[...][4][...]`: `[Dots, Len(4),
+/// Dots]`).  A `[...]` that is not among the leading dimensions (`int
+/// (*p)[...]`) is `[Dots]` with no array to measure: the generator
+/// refuses it, as cffi does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    pub dims: Vec<Dim>,
+    /// The `[...]` is behind a pointer or a parameter list.
+    pub misplaced: bool,
+}
+
+impl Shape {
+    pub fn is_empty(&self) -> bool {
+        self.dims.is_empty() && !self.misplaced
+    }
+
+    /// The depths (0 = outermost) of the `[...]` lengths.
+    pub fn dots_depths(&self) -> Vec<usize> {
+        if self.misplaced {
+            return vec![0];
+        }
+        (self.dims.iter().enumerate())
+            .filter(|(_, d)| **d == Dim::Dots)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
 /// A field of a struct recorded for API mode.
 #[derive(Clone, Debug)]
 pub struct FieldItem {
     pub name: String,
-    /// `None` when the type has no C spelling (the reason is in `problem`).
+    /// `None` when the type has no C spelling.
     pub ty: Option<Spelled>,
     pub bitsize: Option<usize>,
-    /// The depths (0 = outermost) of its `[...]` array lengths; when there
-    /// are some, `ty` is the item type after the deepest of them.
-    pub dots_dims: Vec<usize>,
+    /// Its leading array dimensions down to the deepest `[...]`; when
+    /// there is one, `ty` and `ctype` are the item type after it.
+    pub shape: Shape,
+    /// The resolved type (after `shape`), when it resolves before the
+    /// compiler has spoken.
+    pub ctype: Option<TypeRef>,
 }
 
 /// Where a `static const` or `#define` constant comes from.
@@ -162,21 +205,26 @@ pub enum ApiItemKind {
         result: Spelled,
         params: Vec<Spelled>,
         variadic: bool,
+        /// The function type.
+        ty: TypeRef,
     },
     ExternPython {
         result: Spelled,
         params: Vec<Spelled>,
         variadic: bool,
         plus_c: bool,
+        ty: TypeRef,
     },
     Variable {
         ty: Spelled,
-        /// The depths of its `[...]` lengths (`T name[...][...]`: `[0, 1]`);
-        /// when there are some, `ty` is the item type after the deepest.
-        dots_dims: Vec<usize>,
+        /// Its leading array dimensions down to the deepest `[...]`; when
+        /// there is one, `ty` and `ctype` are the item type after it.
+        shape: Shape,
         /// Declared `const` (`int (*const f)(int)`: C may define it as a
         /// function, so it is read as a value, not through its address).
         is_const: bool,
+        /// The resolved type (after `shape`).
+        ctype: Option<TypeRef>,
     },
     Constant {
         source: ConstSource,
@@ -187,6 +235,8 @@ pub enum ApiItemKind {
         value: Option<Constant>,
         /// The enum of an enumerator (its C spelling, when it has one).
         enum_spell: Option<String>,
+        /// The resolved declared type of a `static const`.
+        ctype: Option<TypeRef>,
     },
     Struct {
         /// The cname rcffi gives it (the key of [`Completions::structs`]).
@@ -200,24 +250,34 @@ pub enum ApiItemKind {
         /// rcffi's layout when it knows it: size, align and
         /// (name, offset, size) of each non-bitfield field.
         layout: Option<LayoutSummary>,
+        ctype: TypeRef,
+        /// The `packed`/`pack` options of its cdef.
+        packed: bool,
+        pack: usize,
     },
     Enum {
         key: String,
         spell: Option<String>,
         partial: bool,
         items: Vec<(String, Option<i128>)>,
+        ctype: TypeRef,
     },
     DotsTypedef {
         kind: DotsKind,
         /// `typedef ... *t;`
         pointer: bool,
+        /// The type the name stands for in the cdef: an opaque struct, a
+        /// pointer to one, or the placeholder of `typedef int... t`.
+        ctype: TypeRef,
     },
     /// `typedef T t[...];`: the item type.
     DotsArrayTypedef {
         /// The item type after the deepest `[...]`.
         item: Spelled,
-        /// The depths of the `[...]` lengths (`typedef int t[][...]`: `[1]`).
-        dims: Vec<usize>,
+        /// The leading dimensions (`typedef int t[][...]`: `[Open, Dots]`).
+        shape: Shape,
+        /// The resolved item type.
+        ctype: Option<TypeRef>,
     },
 }
 

@@ -80,6 +80,9 @@ pub struct Declarations {
     /// Structs and unions that came opaque from an `ffi.include()`: their
     /// type is the included FFI's, which a body here must not complete.
     pub included_opaque: HashSet<String>,
+    /// The struct, union and enum types that came from `ffi.include()`d
+    /// FFIs (the code generator marks them external).
+    pub included: Vec<TypeRef>,
     /// Globals whose type only API mode can complete (`int a[...];`).
     pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
@@ -235,6 +238,12 @@ impl Declarations {
                 }
             }
         }
+        for t in other.tags.values().chain(other.typedefs.values()) {
+            if matches!(t.kind, types::Kind::Struct(_) | types::Kind::Enum(_)) {
+                self.included.push(t.clone());
+            }
+        }
+        self.included.extend(other.included.iter().cloned());
         for (k, t) in &other.tags {
             if !self.tags.contains_key(k) {
                 self.tags.insert(k.clone(), t.clone());
@@ -270,6 +279,11 @@ impl Declarations {
             .extend(other.const_typedefs.iter().cloned());
         self.namespaces.extend(other.namespaces.iter().cloned());
         Ok(())
+    }
+
+    /// Whether `t` (a struct, union or enum) came from an included FFI.
+    pub fn is_included(&self, t: &TypeRef) -> bool {
+        self.included.iter().any(|i| Arc::ptr_eq(i, t))
     }
 
     /// The value of the integer constant `name`: declared here, else from

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::apimode::{
-    ApiItem, ApiItemKind, ConstSource, FieldItem, LayoutSummary, Spelled, TypeClass, length_key,
-    length_key_at,
+    ApiItem, ApiItemKind, ConstSource, Dim, FieldItem, LayoutSummary, Shape, Spelled, TypeClass,
+    length_key, length_key_at,
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
@@ -452,7 +452,8 @@ impl<'a> Resolver<'a> {
             // names them so), as cffi does.
             let mut items = Vec::with_capacity(body.fields.len());
             for f in flat_fields(body) {
-                let dots = dots_dims(&f.ty);
+                let shape = self.shape_of(&f.ty);
+                let dots = shape.dots_depths();
                 let texpr = strip_arrays(&f.ty, &dots);
                 let resolved = self.resolve_type(texpr).ok();
                 let bitsize = f
@@ -472,7 +473,7 @@ impl<'a> Resolver<'a> {
                         f.span,
                     ));
                 }
-                items.push(self.field_item(f, texpr, resolved.as_ref(), dots, bitsize));
+                items.push(self.field_item(f, texpr, resolved, shape, bitsize));
             }
             self.decls.partial_structs.insert(key.clone());
             self.problems.push((
@@ -489,6 +490,9 @@ impl<'a> Resolver<'a> {
                 partial: true,
                 fields: items,
                 layout: None,
+                ctype: ty.clone(),
+                packed: self.opts.packed,
+                pack: self.opts.pack,
             };
             self.record(&key, kind, None, def.span);
             return Ok(ty);
@@ -503,7 +507,8 @@ impl<'a> Resolver<'a> {
             body.fields.iter().collect()
         };
         for f in body_fields {
-            let dots = dots_dims(&f.ty);
+            let shape = self.shape_of(&f.ty);
+            let dots = shape.dots_depths();
             let fname = f.name.clone().unwrap_or_default();
             self.dots_len_key =
                 (!dots.is_empty()).then(|| length_key("field", &format!("{key}.{fname}")));
@@ -550,7 +555,7 @@ impl<'a> Resolver<'a> {
             };
             let texpr = strip_arrays(&f.ty, &dots);
             let item_ty = strip_array_types(&fty, &dots);
-            items.push(self.field_item(f, texpr, item_ty.as_ref(), dots, bitsize));
+            items.push(self.field_item(f, texpr, item_ty, shape, bitsize));
             fields.push(FieldDecl {
                 name: fname,
                 ty: fty,
@@ -584,6 +589,9 @@ impl<'a> Resolver<'a> {
             partial,
             fields: items,
             layout: if facts.is_some() { None } else { summary },
+            ctype: ty.clone(),
+            packed: self.opts.packed,
+            pack: self.opts.pack,
         };
         self.record(&key, kind, None, def.span);
         Ok(ty)
@@ -594,15 +602,16 @@ impl<'a> Resolver<'a> {
         &self,
         f: &crate::parse::ast::Field,
         texpr: &TypeExpr,
-        resolved: Option<&TypeRef>,
-        dots_dims: Vec<usize>,
+        resolved: Option<TypeRef>,
+        shape: Shape,
         bitsize: Option<usize>,
     ) -> FieldItem {
         FieldItem {
             name: f.name.clone().unwrap_or_default(),
-            ty: self.spelled(texpr, resolved).ok(),
+            ty: self.spelled(texpr, resolved.as_ref()).ok(),
             bitsize,
-            dots_dims,
+            shape,
+            ctype: resolved,
         }
     }
 
@@ -731,43 +740,20 @@ impl<'a> Resolver<'a> {
         if body.partial {
             let names: Vec<(String, Option<i128>)> =
                 body.items.iter().map(|i| (i.name.clone(), None)).collect();
+            let t = self.partial_enum(def, key, &cname, body)?;
             self.record(
                 &cname,
                 ApiItemKind::Enum {
                     key: cname.clone(),
-                    spell: spell.clone(),
+                    spell,
                     partial: true,
                     items: names,
+                    ctype: t.clone(),
                 },
                 None,
                 def.span,
             );
-            let known: Option<Vec<(String, i128)>> = body
-                .items
-                .iter()
-                .map(|i| match self.decls.completions.constants.get(&i.name) {
-                    Some(Constant::Int(v)) => Some((i.name.clone(), *v)),
-                    _ => None,
-                })
-                .collect();
-            let base = self.decls.completions.enum_bases.get(&cname).cloned();
-            let (items, base) = match (known, base) {
-                (Some(items), Some(base)) => (items, base),
-                _ => {
-                    for item in &body.items {
-                        self.decls
-                            .constants
-                            .insert(item.name.clone(), Constant::Unresolved);
-                    }
-                    let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
-                    self.decls.partial_enums.insert(cname);
-                    if let Some(key) = key {
-                        self.decls.tags.insert(key, t.clone());
-                    }
-                    return Ok(t);
-                }
-            };
-            return self.finish_enum(def, key, &cname, items, base);
+            return Ok(t);
         }
         self.enum_scope.clear();
         let mut next = 0i128;
@@ -781,18 +767,59 @@ impl<'a> Resolver<'a> {
         }
         let items = std::mem::take(&mut self.enum_scope);
         let base = enum_base(&items).map_err(|e| Located::at(e, def.span))?;
+        let recorded = items.iter().map(|(n, v)| (n.clone(), Some(*v))).collect();
+        let t = self.finish_enum(def, key, &cname, items, base)?;
         self.record(
             &cname,
             ApiItemKind::Enum {
                 key: cname.clone(),
                 spell,
                 partial: false,
-                items: items.iter().map(|(n, v)| (n.clone(), Some(*v))).collect(),
+                items: recorded,
+                ctype: t.clone(),
             },
             None,
             def.span,
         );
-        self.finish_enum(def, key, &cname, items, base)
+        Ok(t)
+    }
+
+    /// The type of `enum e { A, B, ... }`: complete when the compiler gave
+    /// the values and the base type, else without enumerators (which are
+    /// constants only API mode knows).
+    fn partial_enum(
+        &mut self,
+        def: &EnumDef,
+        key: Option<String>,
+        cname: &str,
+        body: &crate::parse::ast::EnumBody,
+    ) -> Result<TypeRef, Located> {
+        let known: Option<Vec<(String, i128)>> = body
+            .items
+            .iter()
+            .map(|i| match self.decls.completions.constants.get(&i.name) {
+                Some(Constant::Int(v)) => Some((i.name.clone(), *v)),
+                _ => None,
+            })
+            .collect();
+        let base = self.decls.completions.enum_bases.get(cname).cloned();
+        let (items, base) = match (known, base) {
+            (Some(items), Some(base)) => (items, base),
+            _ => {
+                for item in &body.items {
+                    self.decls
+                        .constants
+                        .insert(item.name.clone(), Constant::Unresolved);
+                }
+                let t = types::new_enum(cname, Vec::new(), intern::prim("int"));
+                self.decls.partial_enums.insert(cname.to_owned());
+                if let Some(key) = key {
+                    self.decls.tags.insert(key, t.clone());
+                }
+                return Ok(t);
+            }
+        };
+        self.finish_enum(def, key, cname, items, base)
     }
 
     /// Defines the enumerators of a complete enum as constants, makes its
@@ -858,6 +885,7 @@ impl<'a> Resolver<'a> {
                         ty: None,
                         value,
                         enum_spell: None,
+                        ctype: None,
                     },
                     None,
                     *span,
@@ -892,7 +920,8 @@ impl<'a> Resolver<'a> {
                 if storage.is_static && is_const {
                     return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
-                let dims = dots_dims(ty);
+                let shape = self.shape_of(ty);
+                let dims = shape.dots_depths();
                 if !dims.is_empty() {
                     // `int a[...];`: the length is the compiler's to tell.
                     let item = strip_arrays(ty, &dims);
@@ -902,8 +931,9 @@ impl<'a> Resolver<'a> {
                     if let Ok(sp) = spelled {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_dims: dims.clone(),
+                            shape,
                             is_const,
+                            ctype: resolved,
                         };
                         self.record(name, kind, problem, *span);
                     }
@@ -937,16 +967,18 @@ impl<'a> Resolver<'a> {
                     Ok(sp) => {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_dims: Vec::new(),
+                            shape: Shape::default(),
                             is_const,
+                            ctype: Some(vty.clone()),
                         };
                         self.record(name, kind, None, *span);
                     }
                     Err(why) => {
                         let kind = ApiItemKind::Variable {
                             ty: resolved_spelling(&vty, &self.decls.dots_typedefs),
-                            dots_dims: Vec::new(),
+                            shape: Shape::default(),
                             is_const,
+                            ctype: Some(vty.clone()),
                         };
                         self.record(name, kind, Some(why), *span);
                     }
@@ -998,6 +1030,7 @@ impl<'a> Resolver<'a> {
                 ty: Some(spelled),
                 value,
                 enum_spell: None,
+                ctype: Some(cty.clone()),
             },
             problem,
             span,
@@ -1062,12 +1095,14 @@ impl<'a> Resolver<'a> {
                 result,
                 params,
                 variadic: info.ellipsis,
+                ty: fty.clone(),
             },
             ExternPython::Python | ExternPython::PythonPlusC => ApiItemKind::ExternPython {
                 result,
                 params,
                 variadic: info.ellipsis,
                 plus_c: extern_python == ExternPython::PythonPlusC,
+                ty: fty.clone(),
             },
         };
         self.record(name, kind, problem, span);
@@ -1130,17 +1165,18 @@ impl<'a> Resolver<'a> {
         {
             // `typedef ... *t;`: a pointer to something opaque.
             let inner = types::new_struct(&format!("struct $${name}"), false);
+            let t = intern::pointer(&inner);
             let kind = ApiItemKind::DotsTypedef {
                 kind: DotsKind::Opaque,
                 pointer: true,
+                ctype: t.clone(),
             };
             self.record(name, kind, None, span);
-            self.decls
-                .typedefs
-                .insert(name.to_owned(), intern::pointer(&inner));
+            self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());
         }
-        let dims = dots_dims(ty);
+        let shape = self.shape_of(ty);
+        let dims = shape.dots_depths();
         if !dims.is_empty() {
             // `typedef T t[...];`: the lengths are the compiler's to tell.
             let item = strip_arrays(ty, &dims);
@@ -1149,7 +1185,8 @@ impl<'a> Resolver<'a> {
                 Ok(sp) => {
                     let kind = ApiItemKind::DotsArrayTypedef {
                         item: sp,
-                        dims: dims.clone(),
+                        shape,
+                        ctype: resolved,
                     };
                     self.record(name, kind, None, span);
                 }
@@ -1236,23 +1273,24 @@ impl Resolver<'_> {
         kind: DotsKind,
         span: Span,
     ) -> Result<(), Located> {
-        self.record(
-            name,
-            ApiItemKind::DotsTypedef {
+        let record = |r: &mut Self, ctype: &TypeRef| {
+            let kind = ApiItemKind::DotsTypedef {
                 kind,
                 pointer: false,
-            },
-            None,
-            span,
-        );
+                ctype: ctype.clone(),
+            };
+            r.record(name, kind, None, span);
+        };
         if kind == DotsKind::Opaque {
             // As in cffi: an opaque type, usable through pointers.
             let t = types::new_struct(name, false);
+            record(self, &t);
             self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());
         }
         if let Some(t) = self.decls.completions.typedefs.get(name) {
             let t = t.clone();
+            record(self, &t);
             self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());
         }
@@ -1273,8 +1311,40 @@ impl Resolver<'_> {
                  API mode (ffi.set_source() or ffi.verify())"
             ),
         );
+        record(self, &t);
         self.decls.placeholders.insert(name.to_owned(), t);
         Ok(())
+    }
+
+    /// The leading array dimensions of `t` down to its deepest `[...]`
+    /// (see [`Shape`]).  A length that does not evaluate is taken as open:
+    /// the declaration itself reports it when it resolves.
+    fn shape_of(&mut self, t: &TypeExpr) -> Shape {
+        let depths = dots_dims(t);
+        let Some(&deepest) = depths.last() else {
+            return Shape::default();
+        };
+        let mut dims = Vec::new();
+        let mut cur = t;
+        while let TypeExpr::Array { item, len, .. } = cur {
+            if dims.len() > deepest {
+                break;
+            }
+            dims.push(match len {
+                ArrayLen::Dots => Dim::Dots,
+                ArrayLen::Open => Dim::Open,
+                ArrayLen::Expr(e) => match self.eval_int(e).ok().map(usize::try_from) {
+                    Some(Ok(n)) => Dim::Len(n),
+                    _ => Dim::Open,
+                },
+            });
+            cur = item;
+        }
+        let misplaced = !dims.contains(&Dim::Dots);
+        if misplaced {
+            dims.clear();
+        }
+        Shape { dims, misplaced }
     }
 }
 
