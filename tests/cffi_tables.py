@@ -70,6 +70,10 @@ class Tables:
     typenames: list[tuple[str, int]]
     flags: int = 0
     includes: list[str] = field(default_factory=list)
+    #: Compiled modules: name -> (address, size_or_direct_fn) of each global.
+    addresses: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Compiled modules: the library, kept loaded while the addresses are used.
+    dll: Any = None
 
     def describe(self, i: int, depth: int = 0) -> str:
         if depth > 40:
@@ -281,8 +285,10 @@ def from_c_file(c_file: Path, workdir: Path, cplusplus: bool = False) -> Tables:
     ctx = dll._rcffi_test_ctx().contents
     types = [ctx.types[i] for i in range(ctx.num_types)]
     globals_ = []
+    addresses = {}
     for i in range(ctx.num_globals):
         g = ctx.globals[i]
+        addresses[g.name.decode()] = (g.address or 0, g.size_or_direct_fn or 0)
         value = None
         if g.type_op & 0xFF in (31, 11):  # CONSTANT_INT, ENUM: call the function
             fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_ulonglong))(g.address)
@@ -329,7 +335,9 @@ def from_c_file(c_file: Path, workdir: Path, cplusplus: bool = False) -> Tables:
         (ctx.typenames[i].name.decode(), ctx.typenames[i].type_index)
         for i in range(ctx.num_typenames)
     ]
-    return Tables(types, globals_, structs, enums, typenames, ctx.flags)
+    return Tables(
+        types, globals_, structs, enums, typenames, ctx.flags, addresses=addresses, dll=dll
+    )
 
 
 # -- the real cffi -------------------------------------------------------------------

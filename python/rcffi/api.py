@@ -272,7 +272,9 @@ class FFI(_RuntimeFFI):
 
     def include(self, ffi_to_include: FFI) -> None:
         """Make the declarations of another FFI available in this one."""
-        if not isinstance(ffi_to_include, FFI):
+        # The ffi of a compiled module (its tables) may be included too.
+        compiled = isinstance(ffi_to_include, _RuntimeFFI) and ffi_to_include._rcffi_has_tables
+        if not isinstance(ffi_to_include, FFI) and not compiled:
             raise TypeError(
                 "ffi.include() expects an argument that is also of type rcffi.FFI, "
                 f"not {type(ffi_to_include).__name__!r}"
@@ -282,10 +284,13 @@ class FFI(_RuntimeFFI):
         with self._lock:
             self._include(ffi_to_include)
             self._cdefsources.append("[")
-            self._cdefsources.extend(ffi_to_include._cdefsources)
+            self._cdefsources.extend(getattr(ffi_to_include, "_cdefsources", ()))
             self._cdefsources.append("]")
             self._included_ffis.append(ffi_to_include)
-            self._api_ops.append(("include", ffi_to_include))
+            if compiled:
+                self._api_ops.append(("include", _rcffi._module_name(ffi_to_include)))
+            else:
+                self._api_ops.append(("include", ffi_to_include))
 
     def _api_ops_fingerprint(self) -> str:
         """A text that changes whenever the declarations of this FFI (and
@@ -413,11 +418,12 @@ def _table_def_extern(
     error: Any = None,
     onerror: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
-    """``@ffi.def_extern()`` of the ``ffi`` of a compiled module."""
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"def_extern(name=...) must be a string, not {type(name).__name__}")
+    """``@ffi.def_extern()`` of the ``ffi`` of a compiled module (a bad
+    name is refused when the decorator is applied, as in cffi)."""
 
     def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"def_extern(name=...) must be a string, not {type(name).__name__}")
         return _backend._rcffi_def_extern(ffi, fn, name, error, onerror)
 
     return attach

@@ -61,6 +61,19 @@ impl FfiCore {
         Ok(())
     }
 
+    /// `ffi.verify()`: this FFI forgets the declarations of its cdefs and
+    /// reads its types from the tables of the module built from them (so
+    /// that its types are those of the module's `lib`).
+    pub fn complete_from_tables(&self, py: Python<'_>, state: Arc<ModuleState>) -> PyResult<()> {
+        if self.tables.get().is_some() {
+            return Err(PyValueError::new_err(
+                "verify() can be called only once per FFI object",
+            ));
+        }
+        *self.decls() = Declarations::new();
+        self.attach_tables(py, state)
+    }
+
     /// The integer constant `name` of the declarations or tables.
     pub fn namespace_integer(&self, name: &str) -> PyResult<Option<i128>> {
         match self.decls().integer_const(name).py()? {

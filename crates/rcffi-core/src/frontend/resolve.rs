@@ -1197,11 +1197,12 @@ impl<'a> Resolver<'a> {
             let key = length_key("typedef", name);
             if !self.dots_completed(&key, &dims) {
                 // Until then: an open array of the innermost item, whose
-                // size is unknown.
+                // size is unknown (a type of its own, not interned: the
+                // code generator tells it from other open arrays).
                 let item = self.resolve_type(item)?;
                 self.decls
                     .placeholders
-                    .insert(name.to_owned(), intern::array(&item, None));
+                    .insert(name.to_owned(), types::unique_open_array(&item));
                 return Ok(());
             }
             self.dots_len_key = Some(key);

@@ -133,15 +133,6 @@ pub fn collect(c: &mut Collector<'_>) -> Result<Aggregates, Error> {
     Ok((structs, fields, enums))
 }
 
-/// Whether `t` is a struct nothing declares the fields of (so no value of
-/// it can exist): not partial, not from an include, not a placeholder.
-fn is_opaque(c: &Collector<'_>, t: &TypeRef) -> bool {
-    t.is_opaque()
-        && c.types.dots_kind(t).is_none()
-        && !c.records_by_type.contains_key(&addr(t))
-        && !c.decls.is_included(t)
-}
-
 fn struct_data(c: &mut Collector<'_>, t: &TypeRef, slot: usize) -> Result<StructData, Error> {
     let is_union = t.struct_info().is_some_and(|s| s.is_union);
     let mut flags = if is_union { sflags::UNION } else { 0 };
@@ -274,7 +265,7 @@ fn field_entry(
     while let Kind::Array { item: it, .. } = &inner.kind {
         inner = it;
     }
-    if is_opaque(c, inner) {
+    if c.is_opaque(inner) {
         let short = key.split_once(' ').map_or(key, |(_, s)| s);
         return Err(Error::type_error(format!(
             "{key}: field '{short}.{}' is of an opaque type (not declared in cdef())",
@@ -350,18 +341,17 @@ fn enum_entry(c: &mut Collector<'_>, t: &TypeRef, slot: usize) -> Result<EnumEnt
             };
             let names = items.iter().map(|(n, _)| n.clone()).collect();
             let prim = match spell {
-                Some(s) if c.target == Target::C => Some(Arg::Expr(format!(
-                    "_cffi_prim_int(sizeof({s}), (({s})-1) <= 0)"
-                ))),
-                _ if *partial => None,
-                _ => base_prim(),
+                Some(s) if c.target == Target::C => {
+                    Arg::Expr(format!("_cffi_prim_int(sizeof({s}), (({s})-1) <= 0)"))
+                }
+                // No C name to measure (an unnamed enum with '...'): as
+                // cffi, the type of the values the cdef gives.
+                _ if *partial => {
+                    let negative = items.iter().any(|(_, v)| v.is_some_and(|v| v < 0));
+                    Arg::Num(prim_int(4, negative) as isize)
+                }
+                _ => base_prim().unwrap_or(Arg::Num(prim_int(4, false) as isize)),
             };
-            let prim = prim.ok_or_else(|| {
-                located(
-                    item,
-                    "an enum declared with '...' needs a C name (a tag or a typedef)",
-                )
-            })?;
             (prim, names)
         }
         None => (

@@ -61,6 +61,8 @@ pub fn item_at(expr: &str, depth: usize) -> String {
 /// depths of the `[...]` lengths of `lvalue` (`ty` is then the item type
 /// after the deepest).  `by_value`: a `const` global, which C may define
 /// as a function or a macro: only its value is checked, never its address.
+/// `sized`: the size is not checked here (the layout assertions of a
+/// complete struct do it).
 pub fn value_checks(
     lang: Lang,
     lvalue: &str,
@@ -68,6 +70,7 @@ pub fn value_checks(
     dots: &[usize],
     what: &str,
     by_value: bool,
+    sized: bool,
 ) -> (Vec<String>, Vec<String>) {
     let decl = abstract_type(&ty.spell);
     let target = match dots.last() {
@@ -78,9 +81,9 @@ pub fn value_checks(
     let cls = ty.class;
     let mut exact = Vec::new();
     let mut loose = Vec::new();
-    let sized = matches!(cls, TypeClass::Int | TypeClass::Float | TypeClass::Enum)
+    let scalar = matches!(cls, TypeClass::Int | TypeClass::Float | TypeClass::Enum)
         || (cls == TypeClass::Pointer && !by_value);
-    if sized || (cls == TypeClass::Array && !decl.contains("[]")) {
+    if !sized && (scalar || (cls == TypeClass::Array && !decl.contains("[]"))) {
         exact.push(lang.assert(
             &format!("sizeof({target}) == sizeof({decl})"),
             &format!("{what}: its size in C is not the size of '{decl}'"),

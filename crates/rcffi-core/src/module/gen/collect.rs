@@ -106,6 +106,19 @@ impl<'d> Collector<'d> {
         }
     }
 
+    /// Whether `t` is a struct nothing declares the fields of (so no value
+    /// of it can exist): not partial, not from an include, not a
+    /// placeholder of `typedef int... t`.
+    pub fn is_opaque(&self, t: &TypeRef) -> bool {
+        t.is_struct()
+            && t.is_opaque()
+            && self.types.dots_kind(t).is_none()
+            && !self
+                .records_by_type
+                .contains_key(&(Arc::as_ptr(t) as usize))
+            && !self.decls.is_included(t)
+    }
+
     /// Later globals and C expressions belong to record `i`.
     pub fn set_current(&mut self, i: Option<usize>) {
         self.current = i;
@@ -183,7 +196,7 @@ impl<'d> Collector<'d> {
         for (t, role) in std::iter::once((&info.result, "result"))
             .chain(info.args.iter().map(|a| (a, "argument")))
         {
-            if t.is_opaque() && t.is_struct() && self.types.dots_kind(t).is_none() {
+            if self.is_opaque(t) {
                 return Err(Error::type_error(format!(
                     "function {}: '{}' is used as {role} type, but is opaque",
                     item.name,
@@ -302,7 +315,10 @@ impl<'d> Collector<'d> {
                     }
                     _ => resolved,
                 };
-                (op::CONSTANT, GlobalKind::Constant { pointer })
+                // A constant of an opaque type (maybe an array in C) is
+                // copied as bytes: the reader refuses it before reading.
+                let copy = self.is_opaque(ctype);
+                (op::CONSTANT, GlobalKind::Constant { pointer, copy })
             }
             Target::Python => (op::DLOPEN_CONST, GlobalKind::Dlopen),
         };
@@ -432,6 +448,11 @@ impl<'d> Collector<'d> {
                     .declared_slot(ctype, shape, &base)
                     .map_err(|p| type_error(item, p))?;
                 self.typename(&item.name, slot);
+                // As in cffi, the typedef's later uses (fields, pointers,
+                // parameters) are that measured array.
+                if let Some(placeholder) = self.decls.placeholders.get(&item.name) {
+                    self.types.alias(placeholder, slot);
+                }
             }
             _ => {}
         }
@@ -458,7 +479,23 @@ impl TypeTable {
 pub fn collect(decls: &Declarations, target: Target, includes: &[String]) -> Result<Tables, Error> {
     let mut c = Collector::new(decls, target);
     let live = live_records(decls);
-    // The placeholders first: later declarations use them.
+    // First what later declarations refer to: the placeholders of
+    // `typedef int... t` (also those of included FFIs), the records of
+    // structs and enums.
+    for (name, t) in &decls.placeholders {
+        if let Some(&kind) = decls.dots_typedefs.get(name)
+            && t.is_struct()
+        {
+            c.types.add_dots_placeholder(t, name, kind);
+        }
+    }
+    for &i in &live {
+        if let ApiItemKind::Struct { ctype, .. } | ApiItemKind::Enum { ctype, .. } =
+            &decls.api[i].kind
+        {
+            c.records_by_type.insert(Arc::as_ptr(ctype) as usize, i);
+        }
+    }
     for &i in &live {
         if let ApiItemKind::DotsTypedef { .. } | ApiItemKind::DotsArrayTypedef { .. } =
             decls.api[i].kind
@@ -481,6 +518,7 @@ pub fn collect(decls: &Declarations, target: Target, includes: &[String]) -> Res
     }
     c.set_current(None);
     add_typedefs(&mut c)?;
+    add_tags(&mut c)?;
     let (structs, fields, enums) = aggregates::collect(&mut c)?;
     let globals = unique(std::mem::take(&mut c.globals))?;
     let mut typenames = std::mem::take(&mut c.typenames);
@@ -503,18 +541,35 @@ pub fn collect(decls: &Declarations, target: Target, includes: &[String]) -> Res
 /// each a typename.
 fn add_typedefs(c: &mut Collector<'_>) -> Result<(), Error> {
     let recorded: HashSet<String> = c.typenames.iter().map(|t| t.name.clone()).collect();
-    let mut names: Vec<&String> = c.decls.typedefs.keys().collect();
-    names.sort();
-    for name in names {
+    let d = c.decls;
+    let mut named: Vec<(&String, &TypeRef)> = d.typedefs.iter().collect();
+    // `typedef int... t` of an included FFI: its placeholder.
+    named.extend(
+        (d.placeholders.iter()).filter(|(n, t)| d.dots_typedefs.contains_key(*n) && t.is_struct()),
+    );
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, t) in named {
         if recorded.contains(name) {
             continue;
         }
-        let t = &c.decls.typedefs[name];
         let slot = c
             .types
             .slot_of(t)
             .map_err(|p| Error::verification(format!("typedef '{name}': {}", p.0)))?;
         c.typename(name, slot);
+    }
+    Ok(())
+}
+
+/// Every struct, union and enum the cdefs name (declared only, or from an
+/// included FFI: opaque or external entries), as cffi.
+fn add_tags(c: &mut Collector<'_>) -> Result<(), Error> {
+    let mut tags: Vec<(&String, &TypeRef)> = c.decls.tags.iter().collect();
+    tags.sort_by(|a, b| a.0.cmp(b.0));
+    for (key, t) in tags {
+        c.types
+            .slot_of(t)
+            .map_err(|p| Error::verification(format!("{key}: {}", p.0)))?;
     }
     Ok(())
 }

@@ -248,6 +248,7 @@ fn item_checks(
                     &f.shape.dots_depths(),
                     &format!("{key}: field '{}'", f.name),
                     false,
+                    layout.is_some() && !*partial,
                 );
                 exact.extend(e);
                 loose.extend(l);
@@ -283,8 +284,15 @@ fn item_checks(
                 && (ty.class == TypeClass::Pointer
                     || (ty.class != TypeClass::Array && shape.is_empty() && !opaque));
             out.w(format!("/* global {} ({}) */", item.name, item.origin));
-            let (exact, loose) =
-                checks::value_checks(lang, &item.name, ty, &shape.dots_depths(), &what, by_value);
+            let (exact, loose) = checks::value_checks(
+                lang,
+                &item.name,
+                ty,
+                &shape.dots_depths(),
+                &what,
+                by_value,
+                false,
+            );
             check_function(out, &format!("_rcffi_check_{n}"), "void", &exact, &loose);
         }
         ApiItemKind::Enum {
@@ -321,7 +329,7 @@ fn item_checks(
             let name = &item.name;
             out.w(format!("/* typedef {name}[...] ({}) */", item.origin));
             let (exact, loose) =
-                checks::value_checks(lang, "(*x)", ty, &shape.dots_depths(), &what, false);
+                checks::value_checks(lang, "(*x)", ty, &shape.dots_depths(), &what, false, false);
             check_function(
                 out,
                 &format!("_rcffi_check_{n}"),
@@ -426,9 +434,13 @@ fn constant_function(
             }
             out.w("    return n;\n}");
         }
-        GlobalKind::Constant { pointer } => {
+        GlobalKind::Constant { pointer, copy } => {
             out.w(format!("static void _cffi_const_{name}(char *o) {{"));
-            out.w(format!("    *({pointer})o = {name};"));
+            if copy {
+                out.w(format!("    memcpy(o, &({name}), sizeof({name}));"));
+            } else {
+                out.w(format!("    *({pointer})o = {name};"));
+            }
             out.w("}");
         }
         GlobalKind::VariadicFunction => {

@@ -42,5 +42,16 @@ pub fn python_module(
     python::write(&tables, module_name)
 }
 
+/// The integer constants whose value the cdef gives (the compiled module
+/// checks them against the compiler's): `(name, value)`.
+pub fn checked_constants(decls: &Declarations) -> Result<Vec<(String, i128)>, Error> {
+    let tables = collect::collect(decls, Target::C, &[])?;
+    Ok(tables
+        .globals
+        .into_iter()
+        .filter_map(|g| Some((g.name, g.check?)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests;

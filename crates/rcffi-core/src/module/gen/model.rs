@@ -29,8 +29,9 @@ pub enum GlobalKind {
     /// an enumerator): `_cffi_const_NAME(unsigned long long *)`.
     IntConstant,
     /// A constant of another type: `_cffi_const_NAME(char *)` writes it
-    /// through a pointer of this abstract type.
-    Constant { pointer: String },
+    /// through a pointer of this abstract type (or, for a type the cdef
+    /// leaves opaque, copies its bytes).
+    Constant { pointer: String, copy: bool },
     /// An `extern "Python"` function.
     ExternPython,
     /// A name the Python text looks up at run time.

@@ -177,8 +177,8 @@ struct _cffi_externpy_s {
 #else
 #  define _CFFI_UNUSED_FN
 #endif
-#if defined(__cplusplus)
-#  define _Bool bool
+#if defined(__cplusplus) && !defined(_Bool)
+typedef bool _Bool; /* C++ has bool, not C's _Bool */
 #endif
 typedef float _Complex _cffi_float_complex_t;
 typedef double _Complex _cffi_double_complex_t;

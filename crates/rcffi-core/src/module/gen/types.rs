@@ -271,6 +271,12 @@ impl TypeTable {
         Ok(i)
     }
 
+    /// Later uses of `t` (the placeholder of `typedef T t[...]`) are the
+    /// type at `slot` (its measured array).
+    pub fn alias(&mut self, t: &TypeRef, slot: usize) {
+        self.index.insert(Key::Type(addr(t)), slot);
+    }
+
     /// The kind of `typedef ...` whose placeholder `t` is, if it is one.
     pub fn dots_kind(&self, t: &TypeRef) -> Option<DotsKind> {
         self.dots.get(&addr(t)).map(|(_, k)| *k)
