@@ -3,8 +3,9 @@ run, each figure in fresh processes.
 
     python bench/import_bench.py [--runs N]
 
-1. **Import of a compiled module** with ~1,200 cdef lines (~300
-   functions, ~60 structs, enums, constants, globals; generated below),
+1. **Import of a compiled module** with 1,200 cdef lines (360
+   functions, 90 structs and unions, enums, constants, globals; generated
+   below),
    built once by rcffi and once by cffi from the same cdef and C source:
    the time of ``import NAME`` in a fresh process, measured inside it, so
    it is the whole import (rcffi or ``_cffi_backend`` included) without
@@ -94,6 +95,7 @@ struct u{i}_box {{
 typedef int (*u{i}_cb_t)(int, void *);
 enum u{i}_kind {{ U{i}_A, U{i}_B = 4, U{i}_C = -1 }};
 #define U{i}_VERSION {i}
+union u{i}_value {{ long long i; double d; void *p; char bytes[8]; }};
 #define U{i}_LIMIT ({i} * 10)
 int u{i}_counter = {i};
 int u{i}_add(int a, int b) {{ return a + b; }}
@@ -215,7 +217,7 @@ def main() -> None:
             print(f"{who}: built {os.path.basename(built.splitlines()[-1])}")
         lines = cdef.count("\n")
         print(
-            f"cdef: {lines} lines, {10 * UNITS} functions, {2 * UNITS} structs, "
+            f"cdef: {lines} lines, {12 * UNITS} functions, {3 * UNITS} structs/unions, "
             f"{UNITS} enums, {2 * UNITS} constants, {UNITS} globals; {args.runs} runs each"
         )
         # Warm the byte-code caches and the page cache.

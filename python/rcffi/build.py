@@ -129,8 +129,7 @@ class Options:
                     items = list(value)
                 except TypeError:
                     raise TypeError(
-                        f"{where}: '{key}' must be a list (or a string), not "
-                        f"{type(value).__name__}"
+                        f"{where}: '{key}' must be a list (or a string), not {type(value).__name__}"
                     ) from None
                 if key == "define_macros":
                     macros = []

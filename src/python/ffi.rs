@@ -603,43 +603,6 @@ impl FfiCore {
         Ok(out)
     }
 
-    /// API mode: the declarations of this FFI's own cdefs, in order, as
-    /// dicts for the code generator (see `apispec::item`).
-    fn _api_spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let api = self.decls().api.clone();
-        let items = api
-            .iter()
-            .map(|it| super::apispec::item(py, it))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
-    }
-
-    /// API mode: forgets every declaration; the cdefs replayed next resolve
-    /// `...` as `completions` (the compiler's facts) say.
-    #[pyo3(signature = (completions=None))]
-    fn _reset_declarations(
-        &self,
-        py: Python<'_>,
-        completions: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let c = match completions {
-            Some(d) => super::apispec::completions(d)?,
-            None => Default::default(),
-        };
-        *self.decls() = Declarations::with_completions(c);
-        self.cache.bind(py).clear();
-        Ok(())
-    }
-
-    /// The declared types of the `static const` constants: `{name: ctype}`.
-    fn _const_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (name, t) in &self.decls().const_types {
-            d.set_item(name, ctype_obj(py, t)?)?;
-        }
-        Ok(d)
-    }
-
     /// Copies the declarations of `other` into this FFI (`ffi.include`).
     fn _include(&self, py: Python<'_>, other: &Bound<'_, FfiCore>) -> PyResult<()> {
         let theirs = other.get().decls().clone();

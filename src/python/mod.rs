@@ -1,7 +1,6 @@
 //! Layer 7 — python: the PyO3 glue.  `rcffi._rcffi` is the one native
 //! module; its `_cffi_backend` submodule mirrors cffi's backend.
 
-pub mod apispec;
 pub mod backend;
 pub mod buffer;
 pub mod call_py;

@@ -1,71 +1,16 @@
-//! API mode, front-end side: what the code generator needs to know about
-//! the cdefs ([`ApiItem`]s, recorded while a cdef is resolved), and what
-//! the compiler found out ([`Completions`], given back before the cdefs
-//! are resolved again when a compiled module is loaded).
-//!
-//! The flow: the builder's cdefs record items; Python generates C that
-//! measures them (sizes, offsets, values) into a table; the loader reads
-//! the table into `Completions`, seeds a fresh `Declarations` with them and
-//! replays the same cdefs, which then resolve `typedef int... t`, partial
-//! structs, `[...]` lengths and `#define X ...` as the compiler says.
+//! API mode, front-end side: what the code generator
+//! (`module::generator`) needs to know about the cdefs, recorded while a
+//! cdef is resolved ([`ApiItem`]s): C spellings as the user wrote them,
+//! resolved types, the shapes of `[...]` arrays, rcffi's layout of
+//! complete structs.  What only the compiler knows (`typedef int... t`,
+//! partial structs, `[...]` lengths, `#define X ...`) is measured by the
+//! generated C into the module's tables, which the module's `ffi` reads.
 
 use std::collections::HashMap;
 
 use super::{Constant, DotsKind};
 use crate::parse::ast::Span;
 use crate::types::{Kind, PrimFamily, TypeRef};
-
-/// What the C compiler says about a struct or union.
-#[derive(Clone, Debug, Default)]
-pub struct StructFacts {
-    pub size: usize,
-    pub align: usize,
-    /// Field name → (offset, size).
-    pub fields: HashMap<String, (usize, usize)>,
-}
-
-/// Facts from the compiler that complete `...` declarations.
-#[derive(Clone, Debug, Default)]
-pub struct Completions {
-    /// `typedef int... t;` / `typedef float... t;` → the primitive type the
-    /// compiler uses.
-    pub typedefs: HashMap<String, TypeRef>,
-    /// Struct or union (by its cname) → layout facts.
-    pub structs: HashMap<String, StructFacts>,
-    /// `[...]` lengths, by [`length_key`].
-    pub lengths: HashMap<String, usize>,
-    /// Values of `#define X ...`, `static const T K;` and enumerators of
-    /// partial enums.
-    pub constants: HashMap<String, Constant>,
-    /// Partial enum (by its cname) → its integer base type.
-    pub enum_bases: HashMap<String, TypeRef>,
-}
-
-impl Completions {
-    pub fn is_empty(&self) -> bool {
-        self.typedefs.is_empty()
-            && self.structs.is_empty()
-            && self.lengths.is_empty()
-            && self.constants.is_empty()
-            && self.enum_bases.is_empty()
-    }
-}
-
-/// The key of a `[...]` length in [`Completions::lengths`]:
-/// `"var NAME"`, `"typedef NAME"` or `"field KEY.NAME"`.
-pub fn length_key(what: &str, name: &str) -> String {
-    format!("{what} {name}")
-}
-
-/// The key of the `[...]` length at array depth `depth` (0 = the
-/// outermost dimension) of the declaration whose key is `key`.
-pub fn length_key_at(key: &str, depth: usize) -> String {
-    if depth == 0 {
-        key.to_owned()
-    } else {
-        format!("{key}#{depth}")
-    }
-}
 
 /// How the generated C checks and measures a value of some type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,7 +140,6 @@ pub struct FieldItem {
 pub enum ConstSource {
     Define,
     StaticConst,
-    Enumerator,
 }
 
 /// One declaration of a cdef, as the code generator sees it.
@@ -298,7 +242,6 @@ pub struct ApiItem {
 mod tests {
     use super::*;
     use crate::frontend::{CdefOptions, Declarations};
-    use crate::types::intern;
 
     const PWD: &str = "typedef int... uid_t;\n\
                        struct passwd { char *pw_name; uid_t pw_uid; ...; };\n\
@@ -350,38 +293,6 @@ mod tests {
         assert_eq!(fields[1].ty.as_ref().unwrap().class, TypeClass::Int);
         // Before completion the builder cannot lay out the struct.
         assert!(d.parse_type("struct passwd").unwrap().size().is_none());
-    }
-
-    #[test]
-    fn completions_resolve_the_dots() {
-        let mut c = Completions::default();
-        c.typedefs.insert("uid_t".into(), intern::prim("uint32_t"));
-        let mut facts = StructFacts {
-            size: 48,
-            align: 8,
-            ..StructFacts::default()
-        };
-        facts.fields.insert("pw_name".into(), (0, 8));
-        facts.fields.insert("pw_uid".into(), (16, 4));
-        c.structs.insert("struct passwd".into(), facts);
-        c.constants.insert("MAX".into(), Constant::Int(-3));
-        c.constants.insert("A".into(), Constant::Int(7));
-        c.constants.insert("B".into(), Constant::Int(1));
-        c.enum_bases
-            .insert("enum e".into(), intern::prim("unsigned int"));
-        c.lengths.insert(length_key("var", "table"), 11);
-        let mut d = Declarations::with_completions(c);
-        d.cdef(PWD, CdefOptions::default()).unwrap();
-        assert_eq!(d.parse_type("uid_t").unwrap().cname(), "uint32_t");
-        let pw = d.parse_type("struct passwd").unwrap();
-        assert_eq!((pw.size(), pw.align()), (Some(48), Some(8)));
-        let lay = pw.struct_info().unwrap().layout().unwrap().clone();
-        assert_eq!(lay.field("pw_uid").unwrap().offset, 16);
-        assert_eq!(d.constants["MAX"], Constant::Int(-3));
-        assert_eq!(d.constants["A"], Constant::Int(7));
-        assert_eq!(d.parse_type("enum e").unwrap().size(), Some(4));
-        assert_eq!(d.variables["table"].ty.cname(), "int[11]");
-        assert_eq!(d.functions["getuid"].ty.cname(), "uint32_t(*)()");
     }
 
     #[test]

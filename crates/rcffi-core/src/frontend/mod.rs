@@ -11,7 +11,7 @@ pub mod resolve;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use apimode::{ApiItem, Completions};
+use apimode::ApiItem;
 
 use crate::errors::Error;
 use crate::parse::{self, TypedefNames};
@@ -97,8 +97,6 @@ pub struct Declarations {
     /// What later declarations of a cdef see for a `typedef int... t;` or
     /// `typedef T t[...];` name before API mode has completed it.
     pub placeholders: HashMap<String, TypeRef>,
-    /// What the compiler said (API mode, when a compiled module loads).
-    pub completions: Arc<Completions>,
     /// The declarations of this FFI's own cdefs, for the code generator.
     pub api: Arc<Vec<ApiItem>>,
     /// How many cdefs were registered.
@@ -120,14 +118,6 @@ impl TypedefNames for Declarations {
 impl Declarations {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Empty declarations that will resolve `...` as `completions` say.
-    pub fn with_completions(completions: Completions) -> Self {
-        Declarations {
-            completions: Arc::new(completions),
-            ..Self::default()
-        }
     }
 
     /// The opaque `FILE` type: one for the whole process, as in cffi, so

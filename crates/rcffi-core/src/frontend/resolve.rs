@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::apimode::{
     ApiItem, ApiItemKind, ConstSource, Dim, FieldItem, LayoutSummary, Shape, Spelled, TypeClass,
-    length_key, length_key_at,
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
@@ -13,8 +12,8 @@ use super::namespace::TagKind;
 use super::{CdefOptions, Constant, Declarations, DotsKind, FunctionDecl, VariableDecl};
 use crate::errors::{Error, ErrorKind};
 use crate::parse::ast::{
-    ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumDef, ExternPython, Span, StructDef,
-    StructKind, TypeExpr,
+    ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumBody, EnumDef, ExternPython, Span,
+    StructDef, StructKind, TypeExpr,
 };
 use crate::types::layout::{self, FieldDecl, StructOptions};
 use crate::types::{self, ABI_DEFAULT, ABI_STDCALL, Kind, TypeRef, intern};
@@ -63,12 +62,6 @@ pub struct Resolver<'a> {
     /// C spellings of the anonymous structs, unions and enums of this
     /// source (by the offset of their body): their typedef name.
     anon_names: HashMap<u32, String>,
-    /// The key of the `[...]` length being resolved (see
-    /// [`Completions::lengths`](super::apimode::Completions)).
-    dots_len_key: Option<String>,
-    /// How many array dimensions enclose the one being resolved (0 for the
-    /// outermost): which `[...]` of `int a[...][...]` it is.
-    array_depth: usize,
 }
 
 fn callconv_abi(c: CallConv) -> i32 {
@@ -90,8 +83,6 @@ impl<'a> Resolver<'a> {
             allow_function: true,
             in_cdef: false,
             anon_names: HashMap::new(),
-            dots_len_key: None,
-            array_depth: 0,
         }
     }
 
@@ -123,11 +114,7 @@ impl<'a> Resolver<'a> {
                 Ok(intern::pointer(&item))
             }
             TypeExpr::Array { item, len, span } => {
-                let depth = self.array_depth;
-                self.array_depth = depth + 1;
-                let item_ty = self.resolve_type(item);
-                self.array_depth = depth;
-                let item_ty = item_ty?;
+                let item_ty = self.resolve_type(item)?;
                 if matches!(item_ty.kind, Kind::Function(_))
                     && matches!(**item, TypeExpr::Function { .. })
                 {
@@ -138,7 +125,6 @@ impl<'a> Resolver<'a> {
                 }
                 let n = match len {
                     ArrayLen::Open => None,
-                    ArrayLen::Dots if self.dots_length().is_some() => self.dots_length(),
                     ArrayLen::Dots => {
                         return Err(Located::at(
                             Error::cdef(
@@ -445,8 +431,7 @@ impl<'a> Resolver<'a> {
             None => typedef_name.map(str::to_owned),
         };
         let partial = is_partial_body(body);
-        let facts = self.decls.completions.structs.get(&key).cloned();
-        if partial && facts.is_none() {
+        if partial {
             // The layout is the compiler's to tell (API mode).  The fields
             // of anonymous members are measured as the struct's own (C
             // names them so), as cffi does.
@@ -499,22 +484,11 @@ impl<'a> Resolver<'a> {
         }
         let mut fields = Vec::with_capacity(body.fields.len());
         let mut items = Vec::with_capacity(body.fields.len());
-        // Laid out by the compiler: anonymous members were measured field by
-        // field (see above), so their fields are placed directly.
-        let body_fields: Vec<&crate::parse::ast::Field> = if facts.is_some() {
-            flat_fields(body)
-        } else {
-            body.fields.iter().collect()
-        };
-        for f in body_fields {
+        for f in &body.fields {
             let shape = self.shape_of(&f.ty);
             let dots = shape.dots_depths();
             let fname = f.name.clone().unwrap_or_default();
-            self.dots_len_key =
-                (!dots.is_empty()).then(|| length_key("field", &format!("{key}.{fname}")));
-            let fty = self.resolve_type(&f.ty);
-            self.dots_len_key = None;
-            let fty = fty?;
+            let fty = self.resolve_type(&f.ty)?;
             let bitsize = match &f.bitsize {
                 Some(e) => {
                     let v = self.eval_int(e)?;
@@ -536,23 +510,6 @@ impl<'a> Resolver<'a> {
                     f.span,
                 ));
             }
-            let offset = match &facts {
-                Some(facts) if bitsize.is_none() && !fname.is_empty() => {
-                    match facts.fields.get(&fname) {
-                        Some((off, _)) => Some(*off),
-                        None => {
-                            return Err(Located::at(
-                                Error::verification(format!(
-                                    "{key}: the compiled module gives no offset for field \
-                                     '{fname}' (rebuild it)"
-                                )),
-                                f.span,
-                            ));
-                        }
-                    }
-                }
-                _ => None,
-            };
             let texpr = strip_arrays(&f.ty, &dots);
             let item_ty = strip_array_types(&fty, &dots);
             items.push(self.field_item(f, texpr, item_ty, shape, bitsize));
@@ -560,14 +517,12 @@ impl<'a> Resolver<'a> {
                 name: fname,
                 ty: fty,
                 bitsize,
-                offset,
+                offset: None,
             });
         }
         let opts = StructOptions {
             packed: self.opts.packed,
             pack: self.opts.pack,
-            total_size: facts.as_ref().map(|f| f.size),
-            total_align: facts.as_ref().map(|f| f.align),
             ..StructOptions::default()
         };
         let mut summary = None;
@@ -588,7 +543,7 @@ impl<'a> Resolver<'a> {
             is_union,
             partial,
             fields: items,
-            layout: if facts.is_some() { None } else { summary },
+            layout: summary,
             ctype: ty.clone(),
             packed: self.opts.packed,
             pack: self.opts.pack,
@@ -667,21 +622,6 @@ impl<'a> Resolver<'a> {
         });
     }
 
-    /// The length of the `[...]` being resolved, when the compiler gave it.
-    fn dots_length(&self) -> Option<usize> {
-        let key = self.dots_len_key.as_ref()?;
-        let key = length_key_at(key, self.array_depth);
-        self.decls.completions.lengths.get(&key).copied()
-    }
-
-    /// Whether the compiler gave the lengths of the `[...]` (at depths
-    /// `dims`) of the declaration whose length key is `key`.
-    fn dots_completed(&self, key: &str, dims: &[usize]) -> bool {
-        let lengths = &self.decls.completions.lengths;
-        dims.iter()
-            .all(|&j| lengths.contains_key(&length_key_at(key, j)))
-    }
-
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
         let key = def.name.as_ref().map(|n| format!("enum {n}"));
         if key.is_none()
@@ -740,7 +680,7 @@ impl<'a> Resolver<'a> {
         if body.partial {
             let names: Vec<(String, Option<i128>)> =
                 body.items.iter().map(|i| (i.name.clone(), None)).collect();
-            let t = self.partial_enum(def, key, &cname, body)?;
+            let t = self.partial_enum(key, &cname, body);
             self.record(
                 &cname,
                 ApiItemKind::Enum {
@@ -784,42 +724,20 @@ impl<'a> Resolver<'a> {
         Ok(t)
     }
 
-    /// The type of `enum e { A, B, ... }`: complete when the compiler gave
-    /// the values and the base type, else without enumerators (which are
-    /// constants only API mode knows).
-    fn partial_enum(
-        &mut self,
-        def: &EnumDef,
-        key: Option<String>,
-        cname: &str,
-        body: &crate::parse::ast::EnumBody,
-    ) -> Result<TypeRef, Located> {
-        let known: Option<Vec<(String, i128)>> = body
-            .items
-            .iter()
-            .map(|i| match self.decls.completions.constants.get(&i.name) {
-                Some(Constant::Int(v)) => Some((i.name.clone(), *v)),
-                _ => None,
-            })
-            .collect();
-        let base = self.decls.completions.enum_bases.get(cname).cloned();
-        let (items, base) = match (known, base) {
-            (Some(items), Some(base)) => (items, base),
-            _ => {
-                for item in &body.items {
-                    self.decls
-                        .constants
-                        .insert(item.name.clone(), Constant::Unresolved);
-                }
-                let t = types::new_enum(cname, Vec::new(), intern::prim("int"));
-                self.decls.partial_enums.insert(cname.to_owned());
-                if let Some(key) = key {
-                    self.decls.tags.insert(key, t.clone());
-                }
-                return Ok(t);
-            }
-        };
-        self.finish_enum(def, key, cname, items, base)
+    /// The type of `enum e { A, B, ... }`: without enumerators, which are
+    /// constants only API mode knows.
+    fn partial_enum(&mut self, key: Option<String>, cname: &str, body: &EnumBody) -> TypeRef {
+        for item in &body.items {
+            self.decls
+                .constants
+                .insert(item.name.clone(), Constant::Unresolved);
+        }
+        let t = types::new_enum(cname, Vec::new(), intern::prim("int"));
+        self.decls.partial_enums.insert(cname.to_owned());
+        if let Some(key) = key {
+            self.decls.tags.insert(key, t.clone());
+        }
+        t
     }
 
     /// Defines the enumerators of a complete enum as constants, makes its
@@ -872,7 +790,7 @@ impl<'a> Resolver<'a> {
             Decl::Define { name, value, span } => {
                 let c = match value {
                     DefineValue::Int { value, .. } => Constant::Int(*value),
-                    DefineValue::Dots => self.completed_constant(name),
+                    DefineValue::Dots => Constant::Unresolved,
                 };
                 let value = match value {
                     DefineValue::Int { value, .. } => Some(Constant::Int(*value)),
@@ -937,23 +855,7 @@ impl<'a> Resolver<'a> {
                         };
                         self.record(name, kind, problem, *span);
                     }
-                    self.dots_len_key = Some(length_key("var", name));
-                    let completed = self.dots_completed(&length_key("var", name), &dims);
-                    let vty = if completed {
-                        Some(self.resolve_type(ty))
-                    } else {
-                        None
-                    };
-                    self.dots_len_key = None;
-                    let Some(vty) = vty else {
-                        self.decls.api_only.insert(name.clone());
-                        return Ok(());
-                    };
-                    let vty = vty?;
-                    self.decls
-                        .variables
-                        .insert(name.clone(), VariableDecl { ty: vty, is_const });
-                    self.decls.order.push(name.clone());
+                    self.decls.api_only.insert(name.clone());
                     return Ok(());
                 }
                 let vty = self.resolve_type(ty)?;
@@ -1013,7 +915,7 @@ impl<'a> Resolver<'a> {
                     Value::Float(f) => Constant::Float(f),
                 },
             },
-            None => self.completed_constant(name),
+            None => Constant::Unresolved,
         };
         let (spelled, problem) = match self.spelled(ty, Some(&cty)) {
             Ok(sp) => (sp, None),
@@ -1037,16 +939,6 @@ impl<'a> Resolver<'a> {
         );
         self.decls.const_types.insert(name.to_owned(), cty);
         self.define_constant(name, c, span)
-    }
-
-    /// The value the compiler gave for a constant, if it did.
-    fn completed_constant(&self, name: &str) -> Constant {
-        self.decls
-            .completions
-            .constants
-            .get(name)
-            .copied()
-            .unwrap_or(Constant::Unresolved)
     }
 
     /// Records a function (or `extern "Python"` function) for the code
@@ -1194,25 +1086,19 @@ impl<'a> Resolver<'a> {
                     return Err(Located::at(Error::cdef(why), span));
                 }
             }
-            let key = length_key("typedef", name);
-            if !self.dots_completed(&key, &dims) {
-                // Until then: an open array of the innermost item, whose
-                // size is unknown (a type of its own, not interned: the
-                // code generator tells it from other open arrays).
-                let item = self.resolve_type(item)?;
-                self.decls
-                    .placeholders
-                    .insert(name.to_owned(), types::unique_open_array(&item));
-                return Ok(());
-            }
-            self.dots_len_key = Some(key);
+            // Later declarations of the cdef see an open array of the
+            // innermost item, whose size is unknown (a type of its own, not
+            // interned: the code generator tells it from other open arrays).
+            let item = self.resolve_type(item)?;
+            self.decls
+                .placeholders
+                .insert(name.to_owned(), types::unique_open_array(&item));
+            return Ok(());
         }
         let t = match ty {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name)),
             _ => self.resolve_type(ty),
-        };
-        self.dots_len_key = None;
-        let t = t?;
+        }?;
         if let TypeExpr::Pointer { pointee, .. } = ty
             && let TypeExpr::Base {
                 base: BaseType::Struct(def),
@@ -1285,12 +1171,6 @@ impl Resolver<'_> {
         if kind == DotsKind::Opaque {
             // As in cffi: an opaque type, usable through pointers.
             let t = types::new_struct(name, false);
-            record(self, &t);
-            self.decls.typedefs.insert(name.to_owned(), t);
-            return Ok(());
-        }
-        if let Some(t) = self.decls.completions.typedefs.get(name) {
-            let t = t.clone();
             record(self, &t);
             self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());

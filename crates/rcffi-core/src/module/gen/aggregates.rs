@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::collect::{Collector, located};
 use super::model::{EnumEntry, FieldEntry, StructEntry, Target};
-use super::types::{Arg, prim_int};
+use super::types::{Arg, Slot, prim_int};
 use crate::errors::{Error, ErrorKind};
-use crate::frontend::apimode::{ApiItemKind, Dim, FieldItem, Shape};
+use crate::frontend::apimode::{ApiItemKind, FieldItem, Shape};
 use crate::module::format::{op, sflags};
 use crate::types::{CType, Kind, TypeRef, intern};
 
@@ -278,8 +278,9 @@ fn field_entry(
         .declared_slot(&f.ty, &f.shape, &base)
         .map_err(|p| located(item, format!("field '{}': {}", f.name, p.0)))?;
     let named = !f.name.is_empty();
-    let open = f.shape.dims.first() == Some(&Dim::Open)
-        || (f.shape.dims.is_empty() && matches!(f.ty.kind, Kind::Array { len: None, .. }));
+    // A flexible array member has no size (the type of the slot, which
+    // for a `typedef T t[...]` is its measured array).
+    let open = matches!(c.types.slots[slot], Slot::Op(op::OPEN_ARRAY, _));
     let (o, offset, size) = match (f.bitsize, &member) {
         (Some(bits), _) => (op::BITFIELD, Arg::Num(-1), Arg::Num(bits as isize)),
         (None, Some(m)) if named => {

@@ -12,7 +12,8 @@ use super::types::{Arg, Slot};
 use crate::errors::Error;
 use crate::frontend::apimode::{ApiItem, ApiItemKind, Spelled, TypeClass};
 use crate::frontend::{Declarations, DotsKind};
-use crate::module::format::{NUM_EXPORTS, op, version};
+use crate::module::format::{NUM_EXPORTS, version};
+use crate::module::tables::op_name;
 
 /// How to write the C text.
 #[derive(Clone, Debug, Default)]
@@ -589,32 +590,6 @@ fn size_text(a: &Arg) -> String {
     match a {
         Arg::Num(n) if *n < 0 => format!("(size_t){n}"),
         a => arg_text(a),
-    }
-}
-
-fn op_name(o: u8) -> &'static str {
-    match o {
-        op::PRIMITIVE => "PRIMITIVE",
-        op::POINTER => "POINTER",
-        op::ARRAY => "ARRAY",
-        op::OPEN_ARRAY => "OPEN_ARRAY",
-        op::STRUCT_UNION => "STRUCT_UNION",
-        op::ENUM => "ENUM",
-        op::FUNCTION => "FUNCTION",
-        op::FUNCTION_END => "FUNCTION_END",
-        op::NOOP => "NOOP",
-        op::BITFIELD => "BITFIELD",
-        op::TYPENAME => "TYPENAME",
-        op::CPYTHON_BLTN_V => "CPYTHON_BLTN_V",
-        op::CPYTHON_BLTN_N => "CPYTHON_BLTN_N",
-        op::CPYTHON_BLTN_O => "CPYTHON_BLTN_O",
-        op::CONSTANT => "CONSTANT",
-        op::CONSTANT_INT => "CONSTANT_INT",
-        op::GLOBAL_VAR => "GLOBAL_VAR",
-        op::DLOPEN_FUNC => "DLOPEN_FUNC",
-        op::DLOPEN_CONST => "DLOPEN_CONST",
-        op::GLOBAL_VAR_F => "GLOBAL_VAR_F",
-        _ => "EXTERN_PYTHON",
     }
 }
 

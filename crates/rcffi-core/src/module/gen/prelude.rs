@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use crate::module::format::{op, prim, sflags};
+use crate::module::tables::op_name;
 
 /// Before the set_source() code: what `Python.h` gives cffi's modules, so
 /// that code written for cffi compiles unchanged.
@@ -39,31 +40,6 @@ pub const SYSTEM_HEADERS: &str = "\
 #endif
 ";
 
-/// The opcodes under their `_CFFI_OP_*` names.
-const OPCODES: [(&str, u8); 21] = [
-    ("PRIMITIVE", op::PRIMITIVE),
-    ("POINTER", op::POINTER),
-    ("ARRAY", op::ARRAY),
-    ("OPEN_ARRAY", op::OPEN_ARRAY),
-    ("STRUCT_UNION", op::STRUCT_UNION),
-    ("ENUM", op::ENUM),
-    ("FUNCTION", op::FUNCTION),
-    ("FUNCTION_END", op::FUNCTION_END),
-    ("NOOP", op::NOOP),
-    ("BITFIELD", op::BITFIELD),
-    ("TYPENAME", op::TYPENAME),
-    ("CPYTHON_BLTN_V", op::CPYTHON_BLTN_V),
-    ("CPYTHON_BLTN_N", op::CPYTHON_BLTN_N),
-    ("CPYTHON_BLTN_O", op::CPYTHON_BLTN_O),
-    ("CONSTANT", op::CONSTANT),
-    ("CONSTANT_INT", op::CONSTANT_INT),
-    ("GLOBAL_VAR", op::GLOBAL_VAR),
-    ("DLOPEN_FUNC", op::DLOPEN_FUNC),
-    ("DLOPEN_CONST", op::DLOPEN_CONST),
-    ("GLOBAL_VAR_F", op::GLOBAL_VAR_F),
-    ("EXTERN_PYTHON", op::EXTERN_PYTHON),
-];
-
 /// The primitives the helper macros name.
 const PRIMS: [(&str, i32); 6] = [
     ("INT8", prim::INT8),
@@ -83,8 +59,9 @@ pub fn format_definitions() -> String {
         "#define _CFFI_OP(opcode, arg) \
          ((_cffi_opcode_t)((uintptr_t)(opcode) | (((uintptr_t)(arg)) << 8)))\n",
     );
-    for (name, v) in OPCODES {
-        let _ = writeln!(s, "#define _CFFI_OP_{name} {v}");
+    // The opcodes are the odd numbers up to EXTERN_PYTHON.
+    for v in (op::PRIMITIVE..=op::EXTERN_PYTHON).step_by(2) {
+        let _ = writeln!(s, "#define _CFFI_OP_{} {v}", op_name(v));
     }
     for (name, v) in PRIMS {
         let _ = writeln!(s, "#define _CFFI_PRIM_{name} {v}");
