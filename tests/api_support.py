@@ -1,6 +1,6 @@
 """Helpers of the API-mode tests: building and importing modules in a
-temporary folder, and calling compiled functions with ctypes (until the
-call layer of rcffi calls them)."""
+temporary folder, and calling compiled functions (and their argument
+stubs) with ctypes."""
 
 from __future__ import annotations
 
@@ -72,10 +72,29 @@ def ctypes_function(ffi: Any, fn_cdata: Any, restype: Any, *argtypes: Any) -> An
     return ctypes.CFUNCTYPE(restype, *argtypes)(address(ffi, fn_cdata))
 
 
-def call_stub(lib: Any, name: str, restype: Any, args: list[Any]) -> Any:
-    """Calls the direct-call stub ``void f(void **args, void *result)`` of
-    ``name`` with ctypes objects as arguments."""
-    stub = lib._rcffi_stubs[name]
+def load_extension(name: str, path: str) -> Any:
+    """Imports the extension module at ``path`` as ``name``."""
+    from rcffi._builder import load_extension as load
+
+    return load(name, path)
+
+
+def stub_addresses(c_file: str, workdir: str) -> Any:
+    """The tables of a generated C file, built again with a function that
+    returns its context (see ``cffi_tables``): ``.addresses[name][0]`` is
+    the argument stub of function ``name``."""
+    from pathlib import Path
+
+    from cffi_tables import from_c_file
+
+    return from_c_file(Path(c_file), Path(workdir))
+
+
+def call_stub(tables: Any, name: str, restype: Any, args: list[Any]) -> Any:
+    """Calls the argument stub ``void f(void **args, void *result)`` of
+    ``name`` (the ``address`` of its global) with ctypes objects as
+    arguments."""
+    stub = tables.addresses[name][0]
     fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)(stub)
     ptrs = (ctypes.c_void_p * max(len(args), 1))(*[ctypes.addressof(a) for a in args])
     if restype is None:

@@ -8,8 +8,10 @@ import ctypes
 import importlib.machinery
 import os
 import pwd
+import re
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 from api_support import (
@@ -17,8 +19,10 @@ from api_support import (
     builder_fixture,
     call_stub,
     ctypes_function,
+    load_extension,
     module_name,
     needs_calls,
+    stub_addresses,
     write,
 )
 
@@ -45,8 +49,8 @@ def test_set_source_checks():
         rcffi.FFI().set_source(42, "")
     with pytest.raises(TypeError, match="unexpected keyword argument 'include_dir'"):
         rcffi.FFI().set_source("m", "", include_dir=["x"])
-    with pytest.raises(TypeError, match="must be a list"):
-        rcffi.FFI().set_source("m", "", libraries="m")
+    with pytest.raises(TypeError, match="'libraries' must be a list .or a string., not int"):
+        rcffi.FFI().set_source("m", "", libraries=5)
     ffi.set_source("good.name_1", "")
     with pytest.raises(ValueError, match="several times"):
         ffi.set_source("other", "")
@@ -60,16 +64,18 @@ def test_compile_outputs_and_import(builder, request):
     ffi.cdef("int add(int, int); struct pt { int x, y; };")
     ffi.set_source(name, "int add(int a, int b) { return a + b; }\nstruct pt { int x, y; };")
     path = builder.compile(ffi)
-    assert os.path.isabs(path) and path.endswith(".rcffi.so")
+    assert os.path.isabs(path) and path.endswith(".abi3.so")
     names = set(os.listdir(builder.dir))
-    assert {f"{name}.c", f"{name}.py", f"{name}.rcffi.so", f"{name}.rcffi.json"} <= names
-    # CPython never takes the library for an extension module.
-    assert not any(
-        os.path.basename(path) == name + sfx for sfx in importlib.machinery.EXTENSION_SUFFIXES
-    )
+    assert {f"{name}.c", f"{name}.abi3.so", f"{name}.rcffi.json"} <= names
+    assert f"{name}.py" not in names
+    # An ordinary extension module, for every CPython (the stable ABI).
+    assert ".abi3.so" in importlib.machinery.EXTENSION_SUFFIXES
     mod = builder.import_(name)
+    assert mod.__file__ == path
     ffi2, lib = mod.ffi, mod.lib
-    assert isinstance(ffi2, rcffi.FFI)
+    # As in cffi, the ffi of a compiled module is a _cffi_backend.FFI.
+    assert type(ffi2) is rcffi._cffi_backend.FFI
+    assert repr(ffi2).startswith("<_cffi_backend.FFI object at")
     assert repr(lib) == f"<Lib object for '{name}'>"
     assert dir(lib) == ["add"]
     assert ffi2.typeof(lib.add) is ffi2.typeof("int(*)(int, int)")
@@ -91,7 +97,18 @@ def test_no_python_h_and_no_libpython(builder, request):
         assert "Python.h" not in f.read()
     nm = subprocess.run(["nm", "-D", "--undefined-only", path], capture_output=True, text=True)
     if nm.returncode == 0:
-        assert "Py" not in nm.stdout
+        # Only the stable-ABI functions PyInit_NAME calls, found in the
+        # interpreter that imports the module.
+        used = {w for w in nm.stdout.split() if w.startswith("Py")}
+        assert used == {
+            "PyImport_ImportModule",
+            "PyLong_FromVoidPtr",
+            "PyObject_CallMethod",
+            "Py_DecRef",
+        }
+    defined = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True)
+    if defined.returncode == 0:
+        assert f"PyInit_{name}" in defined.stdout.split()
     readelf = subprocess.run(["readelf", "-d", path], capture_output=True, text=True)
     if readelf.returncode == 0:
         assert "libpython" not in readelf.stdout
@@ -102,12 +119,18 @@ def test_module_in_package_and_target(builder, request):
     ffi = rcffi.FFI()
     ffi.cdef("#define ANSWER ...")
     ffi.set_source(f"pkg_{name}.inner", "#define ANSWER 42")
-    path = builder.compile(ffi, target="custom.*")
-    assert path == os.path.join(builder.dir, f"pkg_{name}", "custom.rcffi.so")
+    path = builder.compile(ffi)
+    assert path == os.path.join(builder.dir, f"pkg_{name}", "inner.abi3.so")
     write(os.path.join(builder.dir, f"pkg_{name}", "__init__.py"), "")
     mod = builder.import_(f"pkg_{name}.inner")
     assert mod.lib.ANSWER == 42
     builder.names.append(f"pkg_{name}")
+    # compile(target="name.*"), as in cffi: the file 'name' with this
+    # platform's suffix; it is still the module 'pkg.inner'.
+    path = builder.compile(ffi, target="custom.*")
+    assert path == os.path.join(builder.dir, f"pkg_{name}", "custom.so")
+    again = load_extension(f"pkg_{name}.inner", path)
+    assert again.lib.ANSWER == 42
 
 
 def test_abi_out_of_line_module(builder, request):
@@ -123,7 +146,12 @@ def test_abi_out_of_line_module(builder, request):
     out = os.path.join(builder.dir, "emitted.py")
     ffi.emit_python_code(out)
     with open(out) as f:
-        assert "load_abi_module" in f.read()
+        text = f.read()
+    # cffi's format, reading rcffi's backend.
+    assert "from rcffi import _cffi_backend" in text
+    assert f"ffi = _cffi_backend.FFI('{name}',\n    _version = 0x2601," in text
+    with open(path) as f:
+        assert f.read() == text
     with pytest.raises(TypeError):
         ffi.emit_c_code(out)
 
@@ -137,7 +165,11 @@ def test_emit_c_code(tmp_path):
     with open(out) as f:
         text = f.read()
     assert "int f(int x) { return x; }" in text
-    assert "_rcffi_d_f" in text and "_rcffi_call_f" in text
+    assert "_cffi_d_f" in text and "_rcffi_call_f" in text
+    # The compiler names the user's own lines.
+    user, after = text.split("return x; }", 1)
+    assert "#line 1 \"set_source('m')\"" in user and after.lstrip().startswith("#line")
+    assert "PyObject *PyInit_m(void)" in text
     with pytest.raises(TypeError):
         ffi.emit_python_code(out)
 
@@ -406,6 +438,29 @@ def test_c_error_in_user_code(tmp_path):
     message = str(info.value)
     assert "error: expected" in message and "generated file:" in message
     assert info.value.c_file.endswith(".c") and os.path.exists(info.value.c_file)
+    # The compiler names the user's own line (a #line directive), and the
+    # message says the error is in the set_source() code.
+    assert "(an error in the set_source() code)" in message
+    assert re.search(r"set_source\('_rcffi_v_\w+'\):1:\d+: error: expected", message)
+
+
+def test_struct_mismatch_is_one_clear_line(tmp_path):
+    """One line per contradicted declaration, saying all that differs."""
+    ffi = rcffi.FFI()
+    ffi.cdef("struct s { int a; int b; };")
+    with pytest.raises(VerificationError) as info:
+        ffi.verify("struct s { int b; long a; };", tmpdir=str(tmp_path))
+    lines = [line for line in info.value.mismatches if "struct s" in line]
+    assert len(lines) == 1, info.value.mismatches
+    line = lines[0]
+    assert line.startswith("  struct s (cdef line 1): ")
+    assert "field 'a' at offset 0 in the cdef, elsewhere in C" in line
+    assert "field 'b' at offset 4 in the cdef, elsewhere in C" in line
+    assert "8 bytes in the cdef, another size in C" in line
+    assert line.endswith(
+        "; fix the cdef, or declare the struct with '...;' to take the layout of the C compiler"
+    )
+    assert line.count("fix the cdef") == 1
 
 
 def test_missing_compiler(tmp_path, monkeypatch):
@@ -426,20 +481,25 @@ def test_unwritable_tmpdir(tmp_path):
         ffi.compile(tmpdir=str(blocker / "sub"))
 
 
-def test_half_written_build_is_detected(builder, request):
+def test_module_of_another_format_is_refused(builder, request, tmp_path):
+    """A module whose tables are of another revision of rcffi's format (an
+    older or newer rcffi) is an ImportError saying how to rebuild it."""
     name = module_name(request)
     ffi = rcffi.FFI()
     ffi.cdef("#define V ...")
     ffi.set_source(name, "#define V 1")
     builder.compile(ffi)
-    py = os.path.join(builder.dir, name + ".py")
-    with open(py) as f:
+    c_file = os.path.join(builder.dir, name + ".c")
+    with open(c_file) as f:
         text = f.read()
-    start = text.index("'build_id': '") + len("'build_id': '")
-    with open(py, "w") as f:
-        f.write(text[:start] + "0" * 24 + text[start + 24 :])
-    with pytest.raises(ImportError, match="does not belong to"):
-        builder.import_(name)
+    assert text.count("(void *)0x5201,") == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    write(str(other / f"{name}.c"), text.replace("(void *)0x5201,", "(void *)0x5202,"))
+    so = str(other / f"{name}.abi3.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", so, str(other / f"{name}.c")], check=True)
+    with pytest.raises(ImportError, match=f"module '{name}' was built by another version"):
+        load_extension(name, so)
 
 
 # -- generated code: wrappers, stubs, extern "Python", C++ -------------------------
@@ -478,16 +538,21 @@ def test_wrappers_and_direct_call_stubs(builder, request):
     )
     mod = builder.load(ffi)
     f, lib = mod.ffi, mod.lib
+    # The stubs of the generated file: each function's 'address' in its
+    # table (its 'size_or_direct_fn' is the wrapper with its signature).
+    stubs = stub_addresses(os.path.join(builder.dir, name + ".c"), builder.dir)
     img = Img(3, 4, None)
-    assert call_stub(lib, "area", ctypes.c_int, [img, ctypes.c_int(2)]).value == 24
+    assert call_stub(stubs, "area", ctypes.c_int, [img, ctypes.c_int(2)]).value == 24
     args = [ctypes.c_float(0.5), ctypes.c_double(2.0), ctypes.c_longlong(3)]
-    r = call_stub(lib, "mix", ctypes.c_double, args)
+    r = call_stub(stubs, "mix", ctypes.c_double, args)
     assert r.value == 6.5
     x = ctypes.c_int(41)
-    assert call_stub(lib, "touch", None, [ctypes.pointer(x)]) is None
+    assert call_stub(stubs, "touch", None, [ctypes.pointer(x)]) is None
     assert x.value == 42
     # A function-like macro is called through its wrapper.
-    assert call_stub(lib, "twice", ctypes.c_int, [ctypes.c_int(21)]).value == 42
+    assert call_stub(stubs, "twice", ctypes.c_int, [ctypes.c_int(21)]).value == 42
+    direct = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(stubs.addresses["twice"][1])
+    assert direct(4) == 8
     twice = ctypes_function(f, lib.twice, ctypes.c_int, ctypes.c_int)
     assert twice(5) == 10
     mix = ctypes_function(
@@ -522,14 +587,10 @@ def test_extern_python_glue(builder, request, capfd):
     err = capfd.readouterr().err
     assert f'extern "Python": function {name}.on_value() called' in err
     assert "Returning 0." in err
-    # Fill the slots as def_extern does, with ctypes callbacks.
+    # Attach Python functions to both.
     seen = []
-    value_cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int)(lambda a, b: a * b)
-    event_cb = ctypes.CFUNCTYPE(None, ctypes.c_int)(seen.append)
-    slots = f._rcffi_extern_slots
-    for name_, cb in (("on_value", value_cb), ("on_event", event_cb)):
-        pointer = ctypes.cast(cb, ctypes.c_void_p).value
-        f.cast("void **", slots[name_][1])[0] = f.cast("void *", pointer)
+    f.def_extern(name="on_value")(lambda a, b: a * b)
+    f.def_extern(name="on_event")(seen.append)
     assert fire(7) == 14
     assert seen == [7]
     with pytest.raises(ValueError, match="only available on API-mode"):
@@ -762,6 +823,62 @@ def test_source_sees_what_python_h_gives_cffi(tmp_path):
         extra_compile_args=["-Werror", "-Wall", "-Wextra"],
     )
     assert ctypes_function(ffi, lib.small, ctypes.c_int8)() == 127
+
+
+def test_source_including_python_h_builds_for_this_cpython(builder, request):
+    """Code that includes Python.h (as code written for cffi may) builds
+    against this CPython's headers, as a module tied to its version."""
+    name = module_name(request)
+    ffi = rcffi.FFI()
+    ffi.cdef("int initialized(void); long as_long(void);")
+    ffi.set_source(
+        name,
+        "#include <Python.h>\n"
+        "int initialized(void) { return Py_IsInitialized(); }\n"
+        "long as_long(void) { return (long)sizeof(PyObject *); }\n",
+    )
+    path = builder.compile(ffi)
+    assert path.endswith(sysconfig.get_config_var("EXT_SUFFIX"))
+    mod = builder.import_(name)
+    assert mod.lib.initialized() == 1
+    assert mod.lib.as_long() == ctypes.sizeof(ctypes.c_void_p)
+
+
+def test_keywords_take_strings_where_lists_are_usual(tmp_path):
+    """As cffi and setuptools take them: a string for a list keyword."""
+    ffi = rcffi.FFI()
+    ffi.cdef("double root(double);")
+    lib = ffi.verify(
+        "#include <math.h>\ndouble root(double x) { return sqrt(x); }",
+        tmpdir=str(tmp_path),
+        libraries="m",
+        extra_link_args="-lm -Wl,--as-needed",
+        extra_compile_args="-O1 -Wall",
+        define_macros=[("UNUSED", "1")],
+    )
+    assert lib.root(9.0) == 3.0
+    with pytest.raises(TypeError, match="unexpected keyword argument 'library'"):
+        rcffi.FFI().verify("", tmpdir=str(tmp_path), library=["m"])
+
+
+def test_values_defined_as_expressions_are_read_by_value(tmp_path):
+    """Constants and const globals that C defines as macros (values, not
+    objects): the generated C never takes their address."""
+    ffi = rcffi.FFI()
+    ffi.cdef(
+        "static const int K; const char *const S; static void *const P;"
+        " static const double F; const int CK; const long CL;"
+        " struct pt { int x, y; }; const struct pt ORIGIN;"
+    )
+    lib = ffi.verify(
+        '#define K ((short)42)\n#define S "str"\n#define P ((void *)0)\n#define F 1.5\n'
+        "enum { CK = 7 };\n#define CL (3L * 2)\n"
+        "struct pt { int x, y; };\n#define ORIGIN ((struct pt){1, 2})\n",
+        tmpdir=str(tmp_path),
+    )
+    assert (lib.K, ffi.string(lib.S), lib.F, lib.CK, lib.CL) == (42, b"str", 1.5, 7, 6)
+    assert lib.P == ffi.NULL
+    assert (lib.ORIGIN.x, lib.ORIGIN.y) == (1, 2)
 
 
 def test_bitfields_in_partial_structs_are_refused():

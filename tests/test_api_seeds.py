@@ -68,7 +68,7 @@ def test_seed_000_mandel_api_mode(builder, monkeypatch, tmp_path):
     ffi_api.cdef(header)
     ffi_api.set_source("cffiAPI", code)
     path = ffi_api.compile(verbose=True)
-    assert path.endswith(".rcffi.so")
+    assert path.endswith(".abi3.so")
     import cffiAPI
 
     builder.names.append("cffiAPI")

@@ -161,7 +161,10 @@ def test_emit_code_to_file_objects():
     abi.set_source("_emit_abi_to_file", None)
     out = io.StringIO()
     abi.emit_python_code(out)
-    assert "ffi = _load_abi_module(__name__, _OPS)" in out.getvalue()
+    assert "ffi = _cffi_backend.FFI('_emit_abi_to_file'," in out.getvalue()
+    scope: dict = {}
+    exec(out.getvalue(), scope)
+    assert scope["ffi"].dlopen(None).abs(-3) == 3
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,14 @@ from ._rcffi import (
 _cffi_backend = _rcffi._cffi_backend
 _sys.modules[__name__ + "._cffi_backend"] = _cffi_backend
 
-# (_apimode registers _cffi_backend.Lib.)
-from . import _apimode, api  # noqa: E402,F401
+
+class VerificationWarning(UserWarning):
+    """The C compiler accepted a declaration of the cdef with a warning
+    (e.g. a parameter declared as another pointer type)."""
+
+
+from . import api  # noqa: E402,F401
 from .api import FFI  # noqa: E402
-from .build import VerificationWarning  # noqa: E402
 
 # The classes of the backend, for annotations (``rcffi.CData`` ...).
 CType = _cffi_backend.CType

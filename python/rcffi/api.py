@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-from collections.abc import Callable
-from typing import Any
+from _thread import allocate_lock
 
 from . import _rcffi
 from ._rcffi import CDefError, FFIError, VerificationMissing
+
+# The runtime imports no more than it needs (typing, collections, threading
+# are a few ms): the annotations are only for type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _backend = _rcffi._cffi_backend
 
@@ -72,7 +77,7 @@ class _RuntimeFFI(_NativeFFI):
         self = super().__new__(cls)
         self._libraries: list[Any] = []
         self._init_once_cache = {}
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         return self
 
     def __init__(
@@ -114,13 +119,11 @@ class _RuntimeFFI(_NativeFFI):
     def addressof(self, cdata: Any, *fields_or_indexes: Any) -> Any:
         """The address of a struct/array cdata, of a field or item in it,
         or of a global of a ``lib``."""
-        from ._apimode import Lib as _ApiLib
-
         if isinstance(cdata, _backend.Lib):
             if len(fields_or_indexes) != 1:
                 raise TypeError("addressof(lib, name) takes exactly one name")
             return _backend._rcffi_lib_addressof(cdata, fields_or_indexes[0])
-        if isinstance(cdata, (_Lib, _ApiLib)):
+        if isinstance(cdata, _Lib):
             if len(fields_or_indexes) != 1:
                 raise TypeError("addressof(lib, name) takes exactly one name")
             return cdata._addressof(fields_or_indexes[0])
@@ -161,7 +164,7 @@ class _RuntimeFFI(_NativeFFI):
                 return result
         except KeyError:
             with self._lock:
-                done, result = self._init_once_cache.setdefault(tag, (False, threading.Lock()))
+                done, result = self._init_once_cache.setdefault(tag, (False, allocate_lock()))
             if done:
                 return result
         lock = result
@@ -217,12 +220,9 @@ class _RuntimeFFI(_NativeFFI):
         """Decorator attaching a Python function to an ``extern "Python"``
         function of this API-mode module: ``@ffi.def_extern()`` or
         ``@ffi.def_extern(name=..., error=..., onerror=...)``."""
-        if self._rcffi_has_tables:
-            return _table_def_extern(self, *args, **kwds)
-        slots = getattr(self, "_rcffi_extern_slots", None)
-        if slots is None:
+        if not self._rcffi_has_tables:
             raise ValueError("ffi.def_extern() is only available on API-mode FFI objects")
-        return _def_extern(self, slots, *args, **kwds)
+        return _table_def_extern(self, *args, **kwds)
 
 
 # ``_cffi_backend.FFI`` is this class, named as in cffi.
@@ -323,7 +323,9 @@ class FFI(_RuntimeFFI):
 
     def include(self, ffi_to_include: FFI) -> None:
         """Make the declarations of another FFI available in this one."""
-        if not isinstance(ffi_to_include, FFI):
+        # The ffi of a compiled module (its tables) may be included too.
+        compiled = isinstance(ffi_to_include, _RuntimeFFI) and ffi_to_include._rcffi_has_tables
+        if not isinstance(ffi_to_include, FFI) and not compiled:
             raise TypeError(
                 "ffi.include() expects an argument that is also of type rcffi.FFI, "
                 f"not {type(ffi_to_include).__name__!r}"
@@ -333,10 +335,13 @@ class FFI(_RuntimeFFI):
         with self._lock:
             self._include(ffi_to_include)
             self._cdefsources.append("[")
-            self._cdefsources.extend(ffi_to_include._cdefsources)
+            self._cdefsources.extend(getattr(ffi_to_include, "_cdefsources", ()))
             self._cdefsources.append("]")
             self._included_ffis.append(ffi_to_include)
-            self._api_ops.append(("include", ffi_to_include))
+            if compiled:
+                self._api_ops.append(("include", _rcffi._module_name(ffi_to_include)))
+            else:
+                self._api_ops.append(("include", ffi_to_include))
 
     def _api_ops_fingerprint(self) -> str:
         """A text that changes whenever the declarations of this FFI (and
@@ -479,50 +484,13 @@ def _table_def_extern(
     error: Any = None,
     onerror: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
-    """``@ffi.def_extern()`` of the ``ffi`` of a compiled module."""
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"def_extern(name=...) must be a string, not {type(name).__name__}")
-
-    def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
-        return _backend._rcffi_def_extern(ffi, fn, name, error, onerror)
-
-    return attach
-
-
-def _def_extern(
-    ffi: FFI,
-    slots: dict[str, Any],
-    name: str | None = None,
-    error: Any = None,
-    onerror: Callable[..., Any] | None = None,
-) -> Callable[[Callable[..., Any]], Any]:
+    """``@ffi.def_extern()`` of the ``ffi`` of a compiled module (a bad
+    name is refused when the decorator is applied, as in cffi)."""
 
     def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"def_extern(name=...) must be a string, not {type(name).__name__}")
-        if not callable(fn):
-            raise TypeError("def_extern() must decorate a callable")
-        key = fn.__name__ if name is None else name
-        if not isinstance(key, str):
-            raise TypeError(
-                f"def_extern(): the function's __name__ is not a string ({key!r}): give name=..."
-            )
-        if key not in slots:
-            raise FFIError(
-                f"ffi.def_extern('{key}'): no 'extern \"Python\"' function with this name"
-            )
-        fntype, slot, _module = slots[key]
-        make = getattr(_backend, "callback", None)
-        if make is None:
-            raise NotImplementedError(
-                "ffi.def_extern() needs callbacks, which this build of rcffi lacks"
-            )
-        cb = make(fntype, fn, error, onerror)
-        ffi.cast("void **", slot)[0] = ffi.cast("void *", cb)
-        if not hasattr(ffi, "_rcffi_extern_callbacks"):
-            ffi._rcffi_extern_callbacks = {}
-        ffi._rcffi_extern_callbacks[key] = cb
-        return fn
+        return _backend._rcffi_def_extern(ffi, fn, name, error, onerror)
 
     return attach
 

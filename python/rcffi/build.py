@@ -1,8 +1,9 @@
-"""API mode, step 2: compiling a generated C file into a shared library.
+"""API mode: compiling a generated C file into an extension module.
 
-The library is an ordinary one (``cc -shared -fPIC``), built from the
-generated file and the ``sources=`` of the setuptools ``Extension``
-keywords, with no Python headers: one build works with every CPython.
+The module is an ordinary shared object (``cc -shared -fPIC``), built
+from the generated file and the ``sources=`` of the setuptools
+``Extension`` keywords, with no Python headers (unless the user's code
+includes ``Python.h``): one build works with every CPython.
 
 Rebuilds are exact.  Next to the output, a *stamp* (JSON) records a hash
 of everything that went into the build: the generated C, every file in
@@ -24,13 +25,14 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import VerificationWarning
 from ._rcffi import VerificationError
-from .recompiler import Generated
 
 STAMP_FORMAT = 1
 
@@ -53,11 +55,40 @@ _LIST_KEYWORDS = (
 _OTHER_KEYWORDS = ("language", "optional", "py_limited_api")
 
 _CXX_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++", ".C")
+#: Keywords whose string value is command-line words (split as a shell
+#: does); a string for another list keyword is its one item.
+_WORD_KEYWORDS = ("extra_compile_args", "extra_link_args")
 
 
-class VerificationWarning(UserWarning):
-    """The C compiler accepted a declaration of the cdef with a warning
-    (e.g. a parameter declared as another pointer type)."""
+@dataclass
+class Region:
+    """Lines of the generated file that belong to one declaration."""
+
+    first: int
+    last: int
+    what: str
+    origin: str
+    hint: str | None = None
+
+
+@dataclass
+class Generated:
+    """A generated C file, with what the error messages need."""
+
+    c_source: str
+    #: The line ranges of each declaration's checks and glue.
+    regions: list[Region] = field(default_factory=list)
+    #: The file name the compiler gives the user's set_source() code.
+    user_file: str = ""
+    #: The first line of rcffi's code after the user's.
+    glue_line: int = 1
+
+    def region_at(self, line: int) -> Region | None:
+        """The declaration whose generated code holds ``line``."""
+        for r in self.regions:
+            if r.first <= line <= r.last:
+                return r
+        return None
 
 
 @dataclass
@@ -80,15 +111,26 @@ class Options:
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any], where: str = "set_source()") -> Options:
         """Checks and normalises ``Extension`` keywords; unknown ones are a
-        TypeError."""
+        TypeError naming them.  As cffi and setuptools take them, a string
+        stands for a list: of its command-line words for
+        ``extra_compile_args``/``extra_link_args``, else of itself."""
         opts = cls()
         for key, value in kwargs.items():
             if key in _LIST_KEYWORDS:
                 if value is None:
                     continue
-                if isinstance(value, (str, bytes)):
-                    raise TypeError(f"{where}: '{key}' must be a list, not a string")
-                items = list(value)
+                if isinstance(value, bytes):
+                    value = os.fsdecode(value)
+                if isinstance(value, str):
+                    value = shlex.split(value) if key in _WORD_KEYWORDS else [value]
+                elif isinstance(value, os.PathLike):
+                    value = [value]
+                try:
+                    items = list(value)
+                except TypeError:
+                    raise TypeError(
+                        f"{where}: '{key}' must be a list (or a string), not {type(value).__name__}"
+                    ) from None
                 if key == "define_macros":
                     macros = []
                     for m in items:
@@ -104,16 +146,31 @@ class Options:
                     # 'dir/../x.c' must work even when 'dir' does not exist.
                     opts.sources = [os.path.normpath(os.fsdecode(x)) for x in items]
                 else:
-                    setattr(opts, key, [os.fsdecode(x) for x in items])
+                    setattr(opts, key, [os.fsdecode(os.fspath(x)) for x in items])
             elif key in _OTHER_KEYWORDS:
                 if key == "language":
                     opts.language = value
             else:
                 raise TypeError(
                     f"{where}: unexpected keyword argument {key!r} (rcffi accepts the "
-                    f"setuptools Extension keywords: {', '.join(_LIST_KEYWORDS)})"
+                    f"setuptools Extension keywords: "
+                    f"{', '.join(_LIST_KEYWORDS + _OTHER_KEYWORDS)})"
                 )
         return opts
+
+    def includes_python_h(self, source: str) -> bool:
+        """Whether the set_source() code or a file of ``sources=`` includes
+        ``Python.h`` (then the module is built against this CPython)."""
+        if _PYTHON_H.search(source):
+            return True
+        for path in self.sources:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    if _PYTHON_H.search(f.read()):
+                        return True
+            except OSError:
+                pass
+        return False
 
     def key_data(self) -> dict[str, Any]:
         """What of the options goes into the build key."""
@@ -134,6 +191,23 @@ class Options:
                 "language",
             )
         }
+
+
+_PYTHON_H = re.compile(r'^\s*#\s*include\s*[<"]Python\.h[>"]', re.MULTILINE)
+
+
+def extension_suffix(python_h: bool) -> str:
+    """The file suffix of a module: ``.abi3.so`` (every CPython imports
+    it), or this CPython's own suffix when the user's C code uses
+    ``Python.h``."""
+    if python_h:
+        return sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    return ".abi3.so"
+
+
+def python_include_dir() -> str:
+    """CPython's headers (for code that includes ``Python.h``)."""
+    return sysconfig.get_paths()["include"]
 
 
 # -- the compiler ---------------------------------------------------------------
@@ -202,11 +276,6 @@ def _compiler_version(comp: Compiler, cached: dict[str, Any] | None) -> str:
 # -- hashing -----------------------------------------------------------------------
 
 
-def hash_file(path: str) -> str | None:
-    """The SHA-256 of a file's content, or ``None`` if it cannot be read."""
-    return _hash_file(path)
-
-
 def _hash_file(path: str) -> str | None:
     h = hashlib.sha256()
     try:
@@ -216,11 +285,6 @@ def _hash_file(path: str) -> str | None:
     except OSError:
         return None
     return h.hexdigest()
-
-
-def hash_text(text: str) -> str:
-    """The SHA-256 of a text."""
-    return _hash_text(text)
 
 
 def _hash_text(text: str) -> str:
@@ -290,6 +354,8 @@ class BuildRequest:
     #: Recorded in the stamp: what the caller needs to reuse a build
     #: without generating its source again (see ``stamp_extra``).
     extra: dict[str, Any] | None = None
+    #: The user's code includes ``Python.h``: CPython's headers are added.
+    python_h: bool = False
 
     def source_hash(self) -> str:
         """The hash of the generated source."""
@@ -309,6 +375,8 @@ def _compile_words(req: BuildRequest) -> list[str]:
     o = req.options
     words = [*_base_flags(req.debug), *_env_flags("CPPFLAGS"), *_env_flags("CFLAGS")]
     words += [f"-I{d}" for d in o.include_dirs]
+    if req.python_h:
+        words.append(f"-I{python_include_dir()}")
     for name, value in o.define_macros:
         words.append(f"-D{name}" if value is None else f"-D{name}={value}")
     words += [f"-U{name}" for name in o.undef_macros]
@@ -367,7 +435,7 @@ def _rcffi_version() -> str:
 
         h = hashlib.sha256(__version__.encode())
         here = os.path.dirname(os.path.abspath(__file__))
-        for name in ("recompiler.py", "build.py", "_builder.py"):
+        for name in ("build.py", "_builder.py", "_rcffi.abi3.so"):
             h.update(
                 _hash_file(os.path.join(here, name)).encode()
                 if os.path.exists(os.path.join(here, name))
@@ -439,7 +507,7 @@ def build(req: BuildRequest) -> tuple[str, bool]:
     assert req.generated is not None
     fresh = fresh_output(req)
     c_text = req.generated.c_source
-    _write_if_changed(req.c_path, c_text, req.module_name)
+    write_if_changed(req.c_path, c_text, req.module_name)
     if fresh is not None:
         if req.verbose:
             print(f"rcffi: {req.module_name} is up to date ({fresh})")
@@ -562,27 +630,36 @@ def _clean_message(msg: str) -> str:
     return msg.replace("rcffi: ", "")
 
 
+def _mismatches(output: str, req: BuildRequest) -> list[str]:
+    """One line per declaration that the compiler's errors are about:
+    what the checks found, joined, and the declaration's hint once."""
+    gen = req.generated
+    per_region: dict[tuple[str, str], tuple[Region, list[str]]] = {}
+    for line, sev, msg in _diagnostics(output, req):
+        if sev == "warning":
+            continue
+        region = gen.region_at(line)
+        if region is None:
+            continue
+        text = _clean_message(msg)
+        if text.startswith(region.what + ": "):
+            text = text[len(region.what) + 2 :]
+        _r, texts = per_region.setdefault((region.what, region.origin), (region, []))
+        if text not in texts:
+            texts.append(text)
+    lines = []
+    for (what, origin), (region, texts) in per_region.items():
+        hint = f"; {region.hint}" if region.hint else ""
+        lines.append(f"  {what} ({origin}): " + "; ".join(texts) + hint)
+    return lines
+
+
 def _build_error(
     result: subprocess.CompletedProcess[str], req: BuildRequest, what: str, generated: bool
 ) -> VerificationError:
     output = (result.stderr + result.stdout).strip()
     gen = req.generated
-    mismatches: list[str] = []
-    if generated:
-        seen = set()
-        for line, sev, msg in _diagnostics(output, req):
-            if sev == "warning":
-                continue
-            region = gen.region_at(line)
-            if region is None:
-                continue
-            text = _clean_message(msg)
-            if text.startswith(region.what + ": "):
-                text = text[len(region.what) + 2 :]
-            entry = f"  {region.what} ({region.origin}): {text}"
-            if entry not in seen:
-                seen.add(entry)
-                mismatches.append(entry)
+    mismatches = _mismatches(output, req) if generated and gen is not None else []
     c_path = os.path.abspath(req.c_path)
     if mismatches:
         message = (
@@ -592,10 +669,8 @@ def _build_error(
         )
     else:
         where = ""
-        if generated and req.generated is not None:
-            lines = [line for line, sev, _ in _diagnostics(output, req) if sev != "warning"]
-            if lines and min(lines) < req.generated.glue_line:
-                where = " (an error in the set_source() code)"
+        if generated and gen is not None and _user_code_errors(output, gen):
+            where = " (an error in the set_source() code)"
         message = (
             f"{what} module '{req.module_name}' failed{where}:\n{output}\n"
             f"(command: {shlex.join(result.args)})\n(generated file: {c_path})"
@@ -605,6 +680,16 @@ def _build_error(
     err.compiler_output = output
     err.mismatches = mismatches
     return err
+
+
+def _user_code_errors(output: str, gen: Generated) -> bool:
+    """Whether the compiler reports errors in the set_source() code (which
+    the generated file names with a #line directive)."""
+    for raw in output.splitlines():
+        m = _DIAG.match(raw)
+        if m and m.group("sev") != "warning" and m.group("file") == gen.user_file:
+            return True
+    return False
 
 
 def _report_glue_warnings(stderr: str, req: BuildRequest) -> None:
@@ -692,7 +777,7 @@ def _write_atomic(path: str, text: str, module: str) -> None:
         raise _cannot_write(path, module, e) from None
 
 
-def _write_if_changed(path: str, text: str, module: str) -> bool:
+def write_if_changed(path: str, text: str, module: str) -> bool:
     """Writes ``text`` unless ``path`` already holds it; returns whether it
     wrote."""
     try:

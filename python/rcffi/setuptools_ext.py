@@ -1,18 +1,24 @@
-"""Setuptools support: ``setup(rcffi_modules=["build.py:ffibuilder"])``.
+"""Setuptools support: ``setup(cffi_modules=[...])`` and
+``setup(rcffi_modules=["build.py:ffibuilder"])``.
 
 Each item names a build script and the ``FFI`` object (or a function
-returning one) it defines, as cffi's ``cffi_modules`` does.  During
-``build_ext`` (so during ``pip install .`` and ``pip wheel .``), rcffi
-compiles each API-mode module into the build directory: the small
-generated ``.py`` and its ``.rcffi.so`` go into the wheel, the generated C
-and the build stamp stay in the temporary build directory.  Modules of
-``set_source(name, None)`` (ABI mode, Python only) are written by
-``build_py``.
+returning one) it defines, as cffi's ``cffi_modules`` does.  An API-mode
+module becomes an ordinary ``setuptools.Extension`` of the distribution
+(so ``ext_package`` applies: ``set_source("_lib")`` with
+``ext_package="pkg"`` is ``pkg._lib``); rcffi's ``build_ext`` writes its C
+file into the build directory and compiles it (exact rebuilds, errors
+naming the cdef declaration and the generated file), and the module goes
+into the wheel as ``NAME.abi3.so``.  A module of ``set_source(name,
+None)`` (ABI mode, Python only) is written by ``build_py``.  A module that
+cannot be built fails the build: there is never a wheel without it.
 
-The keyword ``cffi_modules`` is handled too when rcffi stands in for cffi,
-that is when the real cffi is not installed: the build scripts then get
-rcffi when they ``import cffi``.  When cffi is installed, its own
-``cffi_modules`` support does the work.
+``cffi_modules``: whoever ``cffi`` is in the building process builds, and
+exactly once.  When ``import cffi`` gives the real cffi, its own handler
+of the keyword builds and this one does nothing; otherwise (rcffi stands
+in for cffi, or there is no cffi) this one builds, and build scripts that
+``import cffi`` get rcffi.  setuptools calls every handler registered for
+a keyword (a distribution named ``cffi`` may register one that resolves
+to this module): a second call for the same distribution does nothing.
 
 Both keywords are registered as ``distutils.setup_keywords`` entry points
 of the rcffi distribution.
@@ -24,7 +30,9 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["RcffiExtension", "cffi_modules", "rcffi_modules"]
+__all__ = ["cffi_modules", "rcffi_modules"]
+
+_PLACEHOLDER = "$RCFFI_GENERATED_SOURCE"
 
 
 def _error(message: str) -> Exception:
@@ -42,7 +50,7 @@ def _load_builder(spec: str) -> Any:
 
     if not isinstance(spec, str) or ":" not in spec:
         raise _error(
-            f"argument to 'rcffi_modules' must be a 'path/build.py:ffi_variable' string, "
+            f"argument to 'cffi_modules' must be a 'path/build.py:ffi_variable' string, "
             f"not {spec!r}"
         )
     path, _, var = spec.rpartition(":")
@@ -74,83 +82,43 @@ def _load_builder(spec: str) -> Any:
     return ffi
 
 
-def _extension_base() -> type:
-    try:
-        from setuptools import Extension
-
-        return Extension
-    except ImportError:  # pragma: no cover - no setuptools
-        return object
-
-
-class RcffiExtension(_extension_base()):  # type: ignore[misc]
-    """A module built by rcffi (what ``ffi.distutils_extension()`` returns).
-
-    It is not a CPython extension: put it in ``ext_modules`` together with
-    ``cmdclass={"build_ext": rcffi.setuptools_ext.build_ext}`` (or use the
-    ``rcffi_modules`` keyword, which needs neither).
-    """
-
-    def __init__(self, ffi: Any, name: str, c_path: str, kwds: dict[str, Any]) -> None:
-        if _extension_base() is not object:
-            super().__init__(name, [c_path])
-        self.ffi = ffi
-        self.name = name
-        self.sources = [c_path]
-        self.kwds = dict(kwds)
-
-    def __repr__(self) -> str:
-        return f"<RcffiExtension {self.name!r}>"
-
-
-def _module_dir(cmd: Any, module_name: str, base: str | None) -> str:
-    """Where the files of ``pkg.mod`` go: under ``base`` (a build
-    directory), or in the package's source folder for ``--inplace``."""
-    parts = module_name.split(".")
-    if base is not None:
-        return base
-    build_py = cmd.get_finalized_command("build_py")
-    package_dir = build_py.get_package_dir(".".join(parts[:-1]))
-    # compile_module() adds the package folders itself.
-    depth = len(parts) - 1
-    root = os.path.abspath(package_dir or ".")
-    for _ in range(depth):
-        root = os.path.dirname(root)
-    return root
-
-
-def _compile_into(ffi: Any, libdir: str, tmpdir: str, verbose: bool) -> list[str]:
-    from . import _builder
-
-    return _builder.compile_module(
-        ffi, tmpdir, verbose, None, None, libdir=libdir, return_outputs=True
-    )
-
-
 def _make_build_ext(base: type) -> type:
     class rcffi_build_ext(base):  # type: ignore[misc, valid-type]
-        """``build_ext`` that also builds the rcffi modules."""
+        """``build_ext`` that builds the rcffi modules with rcffi's driver
+        (other extensions as ``base`` does)."""
 
         _rcffi = True
 
-        def run(self) -> None:
-            mine = [e for e in self.extensions if isinstance(e, RcffiExtension)]
-            others = [e for e in self.extensions if not isinstance(e, RcffiExtension)]
-            self.extensions = others
-            if others:
-                base.run(self)
-            self._rcffi_outputs = []
-            ffis = _builders(self.distribution, api=True) + [e.ffi for e in mine]
-            for ffi in ffis:
-                module_name = ffi._assigned_source[0]
-                libdir = _module_dir(self, module_name, None if self.inplace else self.build_lib)
-                tmpdir = os.path.join(self.build_temp, "rcffi")
-                outs = _compile_into(ffi, libdir, tmpdir, bool(self.verbose))
-                self._rcffi_outputs.extend(outs)
+        def build_extension(self, ext: Any) -> None:
+            ffi = getattr(ext, "_rcffi_ffi", None)
+            if ffi is None:
+                base.build_extension(self, ext)
+                return
+            from . import _builder
 
-        def get_outputs(self) -> list[str]:
-            outs = list(base.get_outputs(self)) if self.extensions else []
-            return outs + list(getattr(self, "_rcffi_outputs", []))
+            fullname = self.get_ext_fullname(ext.name)
+            output = self.get_ext_fullpath(ext.name)
+            tmpdir = os.path.join(self.build_temp, "rcffi")
+            _builder.compile_module(
+                ffi, tmpdir, self.verbose, None, self.debug, output=output, module_name=fullname
+            )
+            # What sdist and `build_ext --inplace` see as the module's source.
+            ext.sources[0] = os.path.join(
+                tmpdir, *fullname.split(".")[:-1], fullname.split(".")[-1] + ".c"
+            )
+
+        def run(self) -> None:
+            base.run(self)
+            if self.inplace:
+                from . import _builder
+
+                build_py = self.get_finalized_command("build_py")
+                for ffi in _abi_builders(self.distribution):
+                    name = ffi._assigned_source[0]
+                    parts = name.split(".")
+                    folder = build_py.get_package_dir(".".join(parts[:-1]))
+                    out = os.path.join(folder, parts[-1] + ".py")
+                    _builder.compile_module(ffi, "", False, None, None, output=out)
 
     rcffi_build_ext.__name__ = "build_ext"
     return rcffi_build_ext
@@ -166,9 +134,10 @@ def _make_build_py(base: type) -> type:
             base.run(self)
             from . import _builder
 
-            for ffi in _builders(self.distribution, api=False):
-                path = _builder.compile_module(ffi, self.build_lib, False, None, None)
-                self._rcffi_outputs = [*getattr(self, "_rcffi_outputs", []), path]
+            outs = []
+            for ffi in _abi_builders(self.distribution):
+                outs.append(_builder.compile_module(ffi, self.build_lib, False, None, None))
+            self._rcffi_outputs = outs
 
         def get_outputs(self, include_bytecode: bool = True) -> list[str]:
             return list(base.get_outputs(self, include_bytecode)) + list(
@@ -179,9 +148,34 @@ def _make_build_py(base: type) -> type:
     return rcffi_build_py
 
 
-def _builders(dist: Any, api: bool) -> list[Any]:
-    found = getattr(dist, "_rcffi_builders", [])
-    return [ffi for ffi in found if (ffi._assigned_source[1] is not None) == api]
+def _abi_builders(dist: Any) -> list[Any]:
+    return list(getattr(dist, "_rcffi_abi_builders", []))
+
+
+def _add_c_module(dist: Any, ffi: Any) -> None:
+    from ._builder import make_extension
+    from .build import Options
+
+    name, source, _ext, kwds = ffi._assigned_source
+    options = Options.from_kwargs(kwds)
+    ext = make_extension(name, [_PLACEHOLDER], options, options.includes_python_h(source))
+    ext._rcffi_ffi = ffi
+    if dist.ext_modules is None:
+        dist.ext_modules = []
+    dist.ext_modules.append(ext)
+    current = dist.cmdclass.get("build_ext") or dist.get_command_class("build_ext")
+    if not getattr(current, "_rcffi", False):
+        dist.cmdclass["build_ext"] = _make_build_ext(current)
+    _retag_wheel(dist)
+
+
+def _add_py_module(dist: Any, ffi: Any) -> None:
+    dist._rcffi_abi_builders = [*_abi_builders(dist), ffi]
+    for command in ("build_py", "build_ext"):
+        current = dist.cmdclass.get(command) or dist.get_command_class(command)
+        if not getattr(current, "_rcffi", False):
+            make = _make_build_py if command == "build_py" else _make_build_ext
+            dist.cmdclass[command] = make(current)
 
 
 def _add_modules(dist: Any, attr: str, value: Any) -> None:
@@ -189,29 +183,22 @@ def _add_modules(dist: Any, attr: str, value: Any) -> None:
         value = [value]
     if not isinstance(value, (list, tuple)):
         raise _error(f"'{attr}' must be a list of 'path/build.py:ffi_variable' strings")
-    builders = list(getattr(dist, "_rcffi_builders", []))
+    done = dist.__dict__.setdefault("_rcffi_keywords_done", set())
+    if attr in done:
+        return
+    done.add(attr)
     for spec in value:
-        builders.append(_load_builder(spec))
-    dist._rcffi_builders = builders
-    cmdclass = dist.cmdclass
-    if any(ffi._assigned_source[1] is not None for ffi in builders):
-        current = cmdclass.get("build_ext") or dist.get_command_class("build_ext")
-        if not getattr(current, "_rcffi", False):
-            cmdclass["build_ext"] = _make_build_ext(current)
-        # The wheel holds a native library: it is platform-specific.
-        dist.has_ext_modules = lambda: True
-        _retag_wheel(dist)
-    if any(ffi._assigned_source[1] is None for ffi in builders):
-        current = cmdclass.get("build_py") or dist.get_command_class("build_py")
-        if not getattr(current, "_rcffi", False):
-            cmdclass["build_py"] = _make_build_py(current)
+        ffi = _load_builder(spec)
+        if ffi._assigned_source[1] is None:
+            _add_py_module(dist, ffi)
+        else:
+            _add_c_module(dist, ffi)
 
 
 def _retag_wheel(dist: Any) -> None:
-    """The libraries rcffi builds need no Python.h: when they are the only
-    native code, the wheel works with every CPython 3 (``py3-none-PLAT``)."""
-    if dist.ext_modules:
-        return
+    """The modules rcffi builds without Python.h work with every CPython 3:
+    when they are all the native code of the wheel, it is tagged
+    ``py3-none-PLATFORM``."""
     try:
         current = dist.cmdclass.get("bdist_wheel") or dist.get_command_class("bdist_wheel")
     except Exception:  # noqa: BLE001 - no wheel support installed
@@ -223,8 +210,14 @@ def _retag_wheel(dist: Any) -> None:
         _rcffi = True
 
         def get_tag(self) -> tuple[str, str, str]:
-            _impl, _abi, plat = current.get_tag(self)
-            return "py3", "none", plat
+            impl, abi, plat = current.get_tag(self)
+            exts = self.distribution.ext_modules or []
+            mine = all(
+                getattr(e, "_rcffi_ffi", None) is not None and e.py_limited_api for e in exts
+            )
+            if exts and mine:
+                return "py3", "none", plat
+            return impl, abi, plat
 
     rcffi_bdist_wheel.__name__ = "bdist_wheel"
     dist.cmdclass["bdist_wheel"] = rcffi_bdist_wheel
@@ -235,23 +228,21 @@ def rcffi_modules(dist: Any, attr: str, value: Any) -> None:
     _add_modules(dist, attr, value)
 
 
-def _real_cffi_installed() -> bool:
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
+def cffi_is_rcffi() -> bool:
+    """Whether ``import cffi`` in this process gives rcffi (or nothing)."""
+    from .api import FFI
 
-        try:
-            distribution("cffi")
-        except PackageNotFoundError:
-            return False
+    try:
+        import cffi
+    except ImportError:
         return True
-    except ImportError:  # pragma: no cover
-        return False
+    return getattr(cffi, "FFI", None) is FFI
 
 
 def cffi_modules(dist: Any, attr: str, value: Any) -> None:
-    """The ``cffi_modules`` setup keyword, when rcffi stands in for cffi (the
-    real cffi is not installed): build scripts importing ``cffi`` get rcffi."""
-    if _real_cffi_installed():
+    """The ``cffi_modules`` setup keyword, when rcffi is the ``cffi`` of the
+    building process (see the module's documentation)."""
+    if not cffi_is_rcffi():
         return
     from . import install_as_cffi
 

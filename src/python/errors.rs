@@ -62,6 +62,7 @@ pub fn to_py(e: Error) -> PyErr {
             ErrorKind::Os => PyOSError::new_err(m),
             ErrorKind::ZeroDivision => PyZeroDivisionError::new_err(m),
             ErrorKind::Verification => VerificationError::new_err(m),
+            ErrorKind::VerificationMissing => VerificationMissing::new_err(m),
         }
     }
 }

@@ -61,6 +61,19 @@ impl FfiCore {
         Ok(())
     }
 
+    /// `ffi.verify()`: this FFI forgets the declarations of its cdefs and
+    /// reads its types from the tables of the module built from them (so
+    /// that its types are those of the module's `lib`).
+    pub fn complete_from_tables(&self, py: Python<'_>, state: Arc<ModuleState>) -> PyResult<()> {
+        if self.tables.get().is_some() {
+            return Err(PyValueError::new_err(
+                "verify() can be called only once per FFI object",
+            ));
+        }
+        *self.decls() = Declarations::new();
+        self.attach_tables(py, state)
+    }
+
     /// The integer constant `name` of the declarations or tables.
     pub fn namespace_integer(&self, name: &str) -> PyResult<Option<i128>> {
         match self.decls().integer_const(name).py()? {
@@ -73,6 +86,11 @@ impl FfiCore {
         // A poisoned lock means a panic happened mid-update; the staged
         // update of cdef never leaves the declarations half-changed.
         self.decls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the declarations (the code generator reads them).
+    pub(crate) fn with_declarations<R>(&self, f: impl FnOnce(&Declarations) -> R) -> R {
+        f(&self.decls())
     }
 
     /// The type `cdecl` names: a type string, or a CType.
@@ -583,43 +601,6 @@ impl FfiCore {
             out.set_item(name, PyList::new(py, &f.param_names)?)?;
         }
         Ok(out)
-    }
-
-    /// API mode: the declarations of this FFI's own cdefs, in order, as
-    /// dicts for the code generator (see `apispec::item`).
-    fn _api_spec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let api = self.decls().api.clone();
-        let items = api
-            .iter()
-            .map(|it| super::apispec::item(py, it))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
-    }
-
-    /// API mode: forgets every declaration; the cdefs replayed next resolve
-    /// `...` as `completions` (the compiler's facts) say.
-    #[pyo3(signature = (completions=None))]
-    fn _reset_declarations(
-        &self,
-        py: Python<'_>,
-        completions: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let c = match completions {
-            Some(d) => super::apispec::completions(d)?,
-            None => Default::default(),
-        };
-        *self.decls() = Declarations::with_completions(c);
-        self.cache.bind(py).clear();
-        Ok(())
-    }
-
-    /// The declared types of the `static const` constants: `{name: ctype}`.
-    fn _const_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (name, t) in &self.decls().const_types {
-            d.set_item(name, ctype_obj(py, t)?)?;
-        }
-        Ok(d)
     }
 
     /// Copies the declarations of `other` into this FFI (`ffi.include`).

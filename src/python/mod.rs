@@ -1,7 +1,6 @@
 //! Layer 7 — python: the PyO3 glue.  `rcffi._rcffi` is the one native
 //! module; its `_cffi_backend` submodule mirrors cffi's backend.
 
-pub mod apispec;
 pub mod backend;
 pub mod buffer;
 pub mod call_py;
@@ -12,6 +11,7 @@ pub mod errors;
 pub mod ffi;
 pub mod finalizer;
 pub mod function;
+pub mod generate;
 pub mod library_py;
 pub mod module;
 pub mod pyo3_internals;
@@ -62,6 +62,7 @@ pub fn rtld_constants() -> [(&'static str, i32); 7] {
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    generate::register(m)?;
     m.add_submodule(&backend_module(m.py())?)?;
     Ok(())
 }

@@ -34,6 +34,8 @@ pub enum ErrorKind {
     ZeroDivision,
     /// `VerificationError`.
     Verification,
+    /// `VerificationMissing`: what only API mode (the compiler) knows.
+    VerificationMissing,
 }
 
 /// An error with a message; cdef errors also carry where in the source.
@@ -77,6 +79,7 @@ ctor! {
     os => Os,
     zero_division => ZeroDivision,
     verification => Verification,
+    verification_missing => VerificationMissing,
 }
 
 impl fmt::Display for Error {

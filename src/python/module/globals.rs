@@ -4,12 +4,13 @@
 
 use std::ffi::c_void;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::memory::cdata::CData;
 use crate::memory::convert;
 use crate::python::errors::FFIError;
-use crate::types::{TypeRef, intern};
+use crate::types::{Kind, TypeRef, intern};
 
 /// Where a global variable is.
 #[derive(Clone, Copy)]
@@ -56,9 +57,22 @@ impl GlobalVar {
         Ok(p)
     }
 
-    /// `lib.NAME`.
+    /// `lib.NAME`.  As cffi reads a global: an array of unknown length is a
+    /// pointer to its first item (its length is not known), and a struct
+    /// the cdef leaves opaque cannot be read.
     pub fn read<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let info = self.ty.struct_info();
+        if self.ty.is_opaque() && info.is_some_and(|s| s.problem().is_none()) {
+            return Err(PyTypeError::new_err(format!(
+                "cdata '{}' is opaque",
+                self.ty.cname()
+            )));
+        }
         let addr = self.address()?;
+        if let Kind::Array { item, len: None } = &self.ty.kind {
+            let p = CData::borrowed(intern::pointer(item), addr, 0, None);
+            return Ok(p.into_base_object(py)?.into_any());
+        }
         // SAFETY: the address of a variable of this type, as the tables
         // (or dlsym of a declared variable) say.
         unsafe { convert::read(py, &self.ty, addr, None) }

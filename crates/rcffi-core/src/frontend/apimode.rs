@@ -1,71 +1,16 @@
-//! API mode, front-end side: what the code generator needs to know about
-//! the cdefs ([`ApiItem`]s, recorded while a cdef is resolved), and what
-//! the compiler found out ([`Completions`], given back before the cdefs
-//! are resolved again when a compiled module is loaded).
-//!
-//! The flow: the builder's cdefs record items; Python generates C that
-//! measures them (sizes, offsets, values) into a table; the loader reads
-//! the table into `Completions`, seeds a fresh `Declarations` with them and
-//! replays the same cdefs, which then resolve `typedef int... t`, partial
-//! structs, `[...]` lengths and `#define X ...` as the compiler says.
+//! API mode, front-end side: what the code generator
+//! (`module::generator`) needs to know about the cdefs, recorded while a
+//! cdef is resolved ([`ApiItem`]s): C spellings as the user wrote them,
+//! resolved types, the shapes of `[...]` arrays, rcffi's layout of
+//! complete structs.  What only the compiler knows (`typedef int... t`,
+//! partial structs, `[...]` lengths, `#define X ...`) is measured by the
+//! generated C into the module's tables, which the module's `ffi` reads.
 
 use std::collections::HashMap;
 
 use super::{Constant, DotsKind};
 use crate::parse::ast::Span;
 use crate::types::{Kind, PrimFamily, TypeRef};
-
-/// What the C compiler says about a struct or union.
-#[derive(Clone, Debug, Default)]
-pub struct StructFacts {
-    pub size: usize,
-    pub align: usize,
-    /// Field name → (offset, size).
-    pub fields: HashMap<String, (usize, usize)>,
-}
-
-/// Facts from the compiler that complete `...` declarations.
-#[derive(Clone, Debug, Default)]
-pub struct Completions {
-    /// `typedef int... t;` / `typedef float... t;` → the primitive type the
-    /// compiler uses.
-    pub typedefs: HashMap<String, TypeRef>,
-    /// Struct or union (by its cname) → layout facts.
-    pub structs: HashMap<String, StructFacts>,
-    /// `[...]` lengths, by [`length_key`].
-    pub lengths: HashMap<String, usize>,
-    /// Values of `#define X ...`, `static const T K;` and enumerators of
-    /// partial enums.
-    pub constants: HashMap<String, Constant>,
-    /// Partial enum (by its cname) → its integer base type.
-    pub enum_bases: HashMap<String, TypeRef>,
-}
-
-impl Completions {
-    pub fn is_empty(&self) -> bool {
-        self.typedefs.is_empty()
-            && self.structs.is_empty()
-            && self.lengths.is_empty()
-            && self.constants.is_empty()
-            && self.enum_bases.is_empty()
-    }
-}
-
-/// The key of a `[...]` length in [`Completions::lengths`]:
-/// `"var NAME"`, `"typedef NAME"` or `"field KEY.NAME"`.
-pub fn length_key(what: &str, name: &str) -> String {
-    format!("{what} {name}")
-}
-
-/// The key of the `[...]` length at array depth `depth` (0 = the
-/// outermost dimension) of the declaration whose key is `key`.
-pub fn length_key_at(key: &str, depth: usize) -> String {
-    if depth == 0 {
-        key.to_owned()
-    } else {
-        format!("{key}#{depth}")
-    }
-}
 
 /// How the generated C checks and measures a value of some type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,16 +80,59 @@ pub struct Spelled {
 /// size) of each named, non-bitfield field.
 pub type LayoutSummary = (usize, usize, Vec<(String, usize, usize)>);
 
+/// One array dimension of a declaration, from the outermost down to its
+/// deepest `[...]` (see [`Shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// `[...]`: the compiler measures it.
+    Dots,
+    Len(usize),
+    /// `[]`
+    Open,
+}
+
+/// The array dimensions a declaration starts with, down to its deepest
+/// `[...]`; empty when it has none (`int a[...][4][...]`: `[Dots, Len(4),
+/// Dots]`).  A `[...]` that is not among the leading dimensions (`int
+/// (*p)[...]`) is `[Dots]` with no array to measure: the generator
+/// refuses it, as cffi does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    pub dims: Vec<Dim>,
+    /// The `[...]` is behind a pointer or a parameter list.
+    pub misplaced: bool,
+}
+
+impl Shape {
+    pub fn is_empty(&self) -> bool {
+        self.dims.is_empty() && !self.misplaced
+    }
+
+    /// The depths (0 = outermost) of the `[...]` lengths.
+    pub fn dots_depths(&self) -> Vec<usize> {
+        if self.misplaced {
+            return vec![0];
+        }
+        (self.dims.iter().enumerate())
+            .filter(|(_, d)| **d == Dim::Dots)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
 /// A field of a struct recorded for API mode.
 #[derive(Clone, Debug)]
 pub struct FieldItem {
     pub name: String,
-    /// `None` when the type has no C spelling (the reason is in `problem`).
+    /// `None` when the type has no C spelling.
     pub ty: Option<Spelled>,
     pub bitsize: Option<usize>,
-    /// The depths (0 = outermost) of its `[...]` array lengths; when there
-    /// are some, `ty` is the item type after the deepest of them.
-    pub dots_dims: Vec<usize>,
+    /// Its leading array dimensions down to the deepest `[...]`; when
+    /// there is one, `ty` and `ctype` are the item type after it.
+    pub shape: Shape,
+    /// The resolved type (after `shape`), when it resolves before the
+    /// compiler has spoken.
+    pub ctype: Option<TypeRef>,
 }
 
 /// Where a `static const` or `#define` constant comes from.
@@ -152,7 +140,6 @@ pub struct FieldItem {
 pub enum ConstSource {
     Define,
     StaticConst,
-    Enumerator,
 }
 
 /// One declaration of a cdef, as the code generator sees it.
@@ -162,21 +149,26 @@ pub enum ApiItemKind {
         result: Spelled,
         params: Vec<Spelled>,
         variadic: bool,
+        /// The function type.
+        ty: TypeRef,
     },
     ExternPython {
         result: Spelled,
         params: Vec<Spelled>,
         variadic: bool,
         plus_c: bool,
+        ty: TypeRef,
     },
     Variable {
         ty: Spelled,
-        /// The depths of its `[...]` lengths (`T name[...][...]`: `[0, 1]`);
-        /// when there are some, `ty` is the item type after the deepest.
-        dots_dims: Vec<usize>,
+        /// Its leading array dimensions down to the deepest `[...]`; when
+        /// there is one, `ty` and `ctype` are the item type after it.
+        shape: Shape,
         /// Declared `const` (`int (*const f)(int)`: C may define it as a
         /// function, so it is read as a value, not through its address).
         is_const: bool,
+        /// The resolved type (after `shape`).
+        ctype: Option<TypeRef>,
     },
     Constant {
         source: ConstSource,
@@ -187,6 +179,8 @@ pub enum ApiItemKind {
         value: Option<Constant>,
         /// The enum of an enumerator (its C spelling, when it has one).
         enum_spell: Option<String>,
+        /// The resolved declared type of a `static const`.
+        ctype: Option<TypeRef>,
     },
     Struct {
         /// The cname rcffi gives it (the key of [`Completions::structs`]).
@@ -200,24 +194,34 @@ pub enum ApiItemKind {
         /// rcffi's layout when it knows it: size, align and
         /// (name, offset, size) of each non-bitfield field.
         layout: Option<LayoutSummary>,
+        ctype: TypeRef,
+        /// The `packed`/`pack` options of its cdef.
+        packed: bool,
+        pack: usize,
     },
     Enum {
         key: String,
         spell: Option<String>,
         partial: bool,
         items: Vec<(String, Option<i128>)>,
+        ctype: TypeRef,
     },
     DotsTypedef {
         kind: DotsKind,
         /// `typedef ... *t;`
         pointer: bool,
+        /// The type the name stands for in the cdef: an opaque struct, a
+        /// pointer to one, or the placeholder of `typedef int... t`.
+        ctype: TypeRef,
     },
     /// `typedef T t[...];`: the item type.
     DotsArrayTypedef {
         /// The item type after the deepest `[...]`.
         item: Spelled,
-        /// The depths of the `[...]` lengths (`typedef int t[][...]`: `[1]`).
-        dims: Vec<usize>,
+        /// The leading dimensions (`typedef int t[][...]`: `[Open, Dots]`).
+        shape: Shape,
+        /// The resolved item type.
+        ctype: Option<TypeRef>,
     },
 }
 
@@ -238,7 +242,6 @@ pub struct ApiItem {
 mod tests {
     use super::*;
     use crate::frontend::{CdefOptions, Declarations};
-    use crate::types::intern;
 
     const PWD: &str = "typedef int... uid_t;\n\
                        struct passwd { char *pw_name; uid_t pw_uid; ...; };\n\
@@ -290,38 +293,6 @@ mod tests {
         assert_eq!(fields[1].ty.as_ref().unwrap().class, TypeClass::Int);
         // Before completion the builder cannot lay out the struct.
         assert!(d.parse_type("struct passwd").unwrap().size().is_none());
-    }
-
-    #[test]
-    fn completions_resolve_the_dots() {
-        let mut c = Completions::default();
-        c.typedefs.insert("uid_t".into(), intern::prim("uint32_t"));
-        let mut facts = StructFacts {
-            size: 48,
-            align: 8,
-            ..StructFacts::default()
-        };
-        facts.fields.insert("pw_name".into(), (0, 8));
-        facts.fields.insert("pw_uid".into(), (16, 4));
-        c.structs.insert("struct passwd".into(), facts);
-        c.constants.insert("MAX".into(), Constant::Int(-3));
-        c.constants.insert("A".into(), Constant::Int(7));
-        c.constants.insert("B".into(), Constant::Int(1));
-        c.enum_bases
-            .insert("enum e".into(), intern::prim("unsigned int"));
-        c.lengths.insert(length_key("var", "table"), 11);
-        let mut d = Declarations::with_completions(c);
-        d.cdef(PWD, CdefOptions::default()).unwrap();
-        assert_eq!(d.parse_type("uid_t").unwrap().cname(), "uint32_t");
-        let pw = d.parse_type("struct passwd").unwrap();
-        assert_eq!((pw.size(), pw.align()), (Some(48), Some(8)));
-        let lay = pw.struct_info().unwrap().layout().unwrap().clone();
-        assert_eq!(lay.field("pw_uid").unwrap().offset, 16);
-        assert_eq!(d.constants["MAX"], Constant::Int(-3));
-        assert_eq!(d.constants["A"], Constant::Int(7));
-        assert_eq!(d.parse_type("enum e").unwrap().size(), Some(4));
-        assert_eq!(d.variables["table"].ty.cname(), "int[11]");
-        assert_eq!(d.functions["getuid"].ty.cname(), "uint32_t(*)()");
     }
 
     #[test]

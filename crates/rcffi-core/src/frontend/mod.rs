@@ -11,7 +11,7 @@ pub mod resolve;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use apimode::{ApiItem, Completions};
+use apimode::ApiItem;
 
 use crate::errors::Error;
 use crate::parse::{self, TypedefNames};
@@ -80,6 +80,9 @@ pub struct Declarations {
     /// Structs and unions that came opaque from an `ffi.include()`: their
     /// type is the included FFI's, which a body here must not complete.
     pub included_opaque: HashSet<String>,
+    /// The struct, union and enum types that came from `ffi.include()`d
+    /// FFIs (the code generator marks them external).
+    pub included: Vec<TypeRef>,
     /// Globals whose type only API mode can complete (`int a[...];`).
     pub api_only: HashSet<String>,
     pub functions: HashMap<String, FunctionDecl>,
@@ -94,8 +97,6 @@ pub struct Declarations {
     /// What later declarations of a cdef see for a `typedef int... t;` or
     /// `typedef T t[...];` name before API mode has completed it.
     pub placeholders: HashMap<String, TypeRef>,
-    /// What the compiler said (API mode, when a compiled module loads).
-    pub completions: Arc<Completions>,
     /// The declarations of this FFI's own cdefs, for the code generator.
     pub api: Arc<Vec<ApiItem>>,
     /// How many cdefs were registered.
@@ -117,14 +118,6 @@ impl TypedefNames for Declarations {
 impl Declarations {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Empty declarations that will resolve `...` as `completions` say.
-    pub fn with_completions(completions: Completions) -> Self {
-        Declarations {
-            completions: Arc::new(completions),
-            ..Self::default()
-        }
     }
 
     /// The opaque `FILE` type: one for the whole process, as in cffi, so
@@ -235,6 +228,12 @@ impl Declarations {
                 }
             }
         }
+        for t in other.tags.values().chain(other.typedefs.values()) {
+            if matches!(t.kind, types::Kind::Struct(_) | types::Kind::Enum(_)) {
+                self.included.push(t.clone());
+            }
+        }
+        self.included.extend(other.included.iter().cloned());
         for (k, t) in &other.tags {
             if !self.tags.contains_key(k) {
                 self.tags.insert(k.clone(), t.clone());
@@ -270,6 +269,11 @@ impl Declarations {
             .extend(other.const_typedefs.iter().cloned());
         self.namespaces.extend(other.namespaces.iter().cloned());
         Ok(())
+    }
+
+    /// Whether `t` (a struct, union or enum) came from an included FFI.
+    pub fn is_included(&self, t: &TypeRef) -> bool {
+        self.included.iter().any(|i| Arc::ptr_eq(i, t))
     }
 
     /// The value of the integer constant `name`: declared here, else from

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use super::apimode::{
-    ApiItem, ApiItemKind, ConstSource, FieldItem, LayoutSummary, Spelled, TypeClass, length_key,
-    length_key_at,
+    ApiItem, ApiItemKind, ConstSource, Dim, FieldItem, LayoutSummary, Shape, Spelled, TypeClass,
 };
 use super::consteval::{Value, wrap_to};
 use super::cspell;
@@ -13,8 +12,8 @@ use super::namespace::TagKind;
 use super::{CdefOptions, Constant, Declarations, DotsKind, FunctionDecl, VariableDecl};
 use crate::errors::{Error, ErrorKind};
 use crate::parse::ast::{
-    ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumDef, ExternPython, Span, StructDef,
-    StructKind, TypeExpr,
+    ArrayLen, BaseType, CallConv, Decl, DefineValue, EnumBody, EnumDef, ExternPython, Span,
+    StructDef, StructKind, TypeExpr,
 };
 use crate::types::layout::{self, FieldDecl, StructOptions};
 use crate::types::{self, ABI_DEFAULT, ABI_STDCALL, Kind, TypeRef, intern};
@@ -63,12 +62,6 @@ pub struct Resolver<'a> {
     /// C spellings of the anonymous structs, unions and enums of this
     /// source (by the offset of their body): their typedef name.
     anon_names: HashMap<u32, String>,
-    /// The key of the `[...]` length being resolved (see
-    /// [`Completions::lengths`](super::apimode::Completions)).
-    dots_len_key: Option<String>,
-    /// How many array dimensions enclose the one being resolved (0 for the
-    /// outermost): which `[...]` of `int a[...][...]` it is.
-    array_depth: usize,
 }
 
 fn callconv_abi(c: CallConv) -> i32 {
@@ -90,8 +83,6 @@ impl<'a> Resolver<'a> {
             allow_function: true,
             in_cdef: false,
             anon_names: HashMap::new(),
-            dots_len_key: None,
-            array_depth: 0,
         }
     }
 
@@ -123,11 +114,7 @@ impl<'a> Resolver<'a> {
                 Ok(intern::pointer(&item))
             }
             TypeExpr::Array { item, len, span } => {
-                let depth = self.array_depth;
-                self.array_depth = depth + 1;
-                let item_ty = self.resolve_type(item);
-                self.array_depth = depth;
-                let item_ty = item_ty?;
+                let item_ty = self.resolve_type(item)?;
                 if matches!(item_ty.kind, Kind::Function(_))
                     && matches!(**item, TypeExpr::Function { .. })
                 {
@@ -138,7 +125,6 @@ impl<'a> Resolver<'a> {
                 }
                 let n = match len {
                     ArrayLen::Open => None,
-                    ArrayLen::Dots if self.dots_length().is_some() => self.dots_length(),
                     ArrayLen::Dots => {
                         return Err(Located::at(
                             Error::cdef(
@@ -445,14 +431,14 @@ impl<'a> Resolver<'a> {
             None => typedef_name.map(str::to_owned),
         };
         let partial = is_partial_body(body);
-        let facts = self.decls.completions.structs.get(&key).cloned();
-        if partial && facts.is_none() {
+        if partial {
             // The layout is the compiler's to tell (API mode).  The fields
             // of anonymous members are measured as the struct's own (C
             // names them so), as cffi does.
             let mut items = Vec::with_capacity(body.fields.len());
             for f in flat_fields(body) {
-                let dots = dots_dims(&f.ty);
+                let shape = self.shape_of(&f.ty);
+                let dots = shape.dots_depths();
                 let texpr = strip_arrays(&f.ty, &dots);
                 let resolved = self.resolve_type(texpr).ok();
                 let bitsize = f
@@ -472,7 +458,7 @@ impl<'a> Resolver<'a> {
                         f.span,
                     ));
                 }
-                items.push(self.field_item(f, texpr, resolved.as_ref(), dots, bitsize));
+                items.push(self.field_item(f, texpr, resolved, shape, bitsize));
             }
             self.decls.partial_structs.insert(key.clone());
             self.problems.push((
@@ -489,27 +475,20 @@ impl<'a> Resolver<'a> {
                 partial: true,
                 fields: items,
                 layout: None,
+                ctype: ty.clone(),
+                packed: self.opts.packed,
+                pack: self.opts.pack,
             };
             self.record(&key, kind, None, def.span);
             return Ok(ty);
         }
         let mut fields = Vec::with_capacity(body.fields.len());
         let mut items = Vec::with_capacity(body.fields.len());
-        // Laid out by the compiler: anonymous members were measured field by
-        // field (see above), so their fields are placed directly.
-        let body_fields: Vec<&crate::parse::ast::Field> = if facts.is_some() {
-            flat_fields(body)
-        } else {
-            body.fields.iter().collect()
-        };
-        for f in body_fields {
-            let dots = dots_dims(&f.ty);
+        for f in &body.fields {
+            let shape = self.shape_of(&f.ty);
+            let dots = shape.dots_depths();
             let fname = f.name.clone().unwrap_or_default();
-            self.dots_len_key =
-                (!dots.is_empty()).then(|| length_key("field", &format!("{key}.{fname}")));
-            let fty = self.resolve_type(&f.ty);
-            self.dots_len_key = None;
-            let fty = fty?;
+            let fty = self.resolve_type(&f.ty)?;
             let bitsize = match &f.bitsize {
                 Some(e) => {
                     let v = self.eval_int(e)?;
@@ -531,38 +510,19 @@ impl<'a> Resolver<'a> {
                     f.span,
                 ));
             }
-            let offset = match &facts {
-                Some(facts) if bitsize.is_none() && !fname.is_empty() => {
-                    match facts.fields.get(&fname) {
-                        Some((off, _)) => Some(*off),
-                        None => {
-                            return Err(Located::at(
-                                Error::verification(format!(
-                                    "{key}: the compiled module gives no offset for field \
-                                     '{fname}' (rebuild it)"
-                                )),
-                                f.span,
-                            ));
-                        }
-                    }
-                }
-                _ => None,
-            };
             let texpr = strip_arrays(&f.ty, &dots);
             let item_ty = strip_array_types(&fty, &dots);
-            items.push(self.field_item(f, texpr, item_ty.as_ref(), dots, bitsize));
+            items.push(self.field_item(f, texpr, item_ty, shape, bitsize));
             fields.push(FieldDecl {
                 name: fname,
                 ty: fty,
                 bitsize,
-                offset,
+                offset: None,
             });
         }
         let opts = StructOptions {
             packed: self.opts.packed,
             pack: self.opts.pack,
-            total_size: facts.as_ref().map(|f| f.size),
-            total_align: facts.as_ref().map(|f| f.align),
             ..StructOptions::default()
         };
         let mut summary = None;
@@ -583,7 +543,10 @@ impl<'a> Resolver<'a> {
             is_union,
             partial,
             fields: items,
-            layout: if facts.is_some() { None } else { summary },
+            layout: summary,
+            ctype: ty.clone(),
+            packed: self.opts.packed,
+            pack: self.opts.pack,
         };
         self.record(&key, kind, None, def.span);
         Ok(ty)
@@ -594,15 +557,16 @@ impl<'a> Resolver<'a> {
         &self,
         f: &crate::parse::ast::Field,
         texpr: &TypeExpr,
-        resolved: Option<&TypeRef>,
-        dots_dims: Vec<usize>,
+        resolved: Option<TypeRef>,
+        shape: Shape,
         bitsize: Option<usize>,
     ) -> FieldItem {
         FieldItem {
             name: f.name.clone().unwrap_or_default(),
-            ty: self.spelled(texpr, resolved).ok(),
+            ty: self.spelled(texpr, resolved.as_ref()).ok(),
             bitsize,
-            dots_dims,
+            shape,
+            ctype: resolved,
         }
     }
 
@@ -656,21 +620,6 @@ impl<'a> Resolver<'a> {
             problem,
             span,
         });
-    }
-
-    /// The length of the `[...]` being resolved, when the compiler gave it.
-    fn dots_length(&self) -> Option<usize> {
-        let key = self.dots_len_key.as_ref()?;
-        let key = length_key_at(key, self.array_depth);
-        self.decls.completions.lengths.get(&key).copied()
-    }
-
-    /// Whether the compiler gave the lengths of the `[...]` (at depths
-    /// `dims`) of the declaration whose length key is `key`.
-    fn dots_completed(&self, key: &str, dims: &[usize]) -> bool {
-        let lengths = &self.decls.completions.lengths;
-        dims.iter()
-            .all(|&j| lengths.contains_key(&length_key_at(key, j)))
     }
 
     fn enum_type(&mut self, def: &EnumDef, typedef_name: Option<&str>) -> Result<TypeRef, Located> {
@@ -731,43 +680,20 @@ impl<'a> Resolver<'a> {
         if body.partial {
             let names: Vec<(String, Option<i128>)> =
                 body.items.iter().map(|i| (i.name.clone(), None)).collect();
+            let t = self.partial_enum(key, &cname, body);
             self.record(
                 &cname,
                 ApiItemKind::Enum {
                     key: cname.clone(),
-                    spell: spell.clone(),
+                    spell,
                     partial: true,
                     items: names,
+                    ctype: t.clone(),
                 },
                 None,
                 def.span,
             );
-            let known: Option<Vec<(String, i128)>> = body
-                .items
-                .iter()
-                .map(|i| match self.decls.completions.constants.get(&i.name) {
-                    Some(Constant::Int(v)) => Some((i.name.clone(), *v)),
-                    _ => None,
-                })
-                .collect();
-            let base = self.decls.completions.enum_bases.get(&cname).cloned();
-            let (items, base) = match (known, base) {
-                (Some(items), Some(base)) => (items, base),
-                _ => {
-                    for item in &body.items {
-                        self.decls
-                            .constants
-                            .insert(item.name.clone(), Constant::Unresolved);
-                    }
-                    let t = types::new_enum(&cname, Vec::new(), intern::prim("int"));
-                    self.decls.partial_enums.insert(cname);
-                    if let Some(key) = key {
-                        self.decls.tags.insert(key, t.clone());
-                    }
-                    return Ok(t);
-                }
-            };
-            return self.finish_enum(def, key, &cname, items, base);
+            return Ok(t);
         }
         self.enum_scope.clear();
         let mut next = 0i128;
@@ -781,18 +707,37 @@ impl<'a> Resolver<'a> {
         }
         let items = std::mem::take(&mut self.enum_scope);
         let base = enum_base(&items).map_err(|e| Located::at(e, def.span))?;
+        let recorded = items.iter().map(|(n, v)| (n.clone(), Some(*v))).collect();
+        let t = self.finish_enum(def, key, &cname, items, base)?;
         self.record(
             &cname,
             ApiItemKind::Enum {
                 key: cname.clone(),
                 spell,
                 partial: false,
-                items: items.iter().map(|(n, v)| (n.clone(), Some(*v))).collect(),
+                items: recorded,
+                ctype: t.clone(),
             },
             None,
             def.span,
         );
-        self.finish_enum(def, key, &cname, items, base)
+        Ok(t)
+    }
+
+    /// The type of `enum e { A, B, ... }`: without enumerators, which are
+    /// constants only API mode knows.
+    fn partial_enum(&mut self, key: Option<String>, cname: &str, body: &EnumBody) -> TypeRef {
+        for item in &body.items {
+            self.decls
+                .constants
+                .insert(item.name.clone(), Constant::Unresolved);
+        }
+        let t = types::new_enum(cname, Vec::new(), intern::prim("int"));
+        self.decls.partial_enums.insert(cname.to_owned());
+        if let Some(key) = key {
+            self.decls.tags.insert(key, t.clone());
+        }
+        t
     }
 
     /// Defines the enumerators of a complete enum as constants, makes its
@@ -845,7 +790,7 @@ impl<'a> Resolver<'a> {
             Decl::Define { name, value, span } => {
                 let c = match value {
                     DefineValue::Int { value, .. } => Constant::Int(*value),
-                    DefineValue::Dots => self.completed_constant(name),
+                    DefineValue::Dots => Constant::Unresolved,
                 };
                 let value = match value {
                     DefineValue::Int { value, .. } => Some(Constant::Int(*value)),
@@ -858,6 +803,7 @@ impl<'a> Resolver<'a> {
                         ty: None,
                         value,
                         enum_spell: None,
+                        ctype: None,
                     },
                     None,
                     *span,
@@ -898,7 +844,8 @@ impl<'a> Resolver<'a> {
                     // is an integer constant, needing no symbol.
                     return self.declare_static_const(name, ty, init.as_ref(), *span);
                 }
-                let dims = dots_dims(ty);
+                let shape = self.shape_of(ty);
+                let dims = shape.dots_depths();
                 if !dims.is_empty() {
                     // `int a[...];`: the length is the compiler's to tell.
                     let item = strip_arrays(ty, &dims);
@@ -908,28 +855,13 @@ impl<'a> Resolver<'a> {
                     if let Ok(sp) = spelled {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_dims: dims.clone(),
+                            shape,
                             is_const,
+                            ctype: resolved,
                         };
                         self.record(name, kind, problem, *span);
                     }
-                    self.dots_len_key = Some(length_key("var", name));
-                    let completed = self.dots_completed(&length_key("var", name), &dims);
-                    let vty = if completed {
-                        Some(self.resolve_type(ty))
-                    } else {
-                        None
-                    };
-                    self.dots_len_key = None;
-                    let Some(vty) = vty else {
-                        self.decls.api_only.insert(name.clone());
-                        return Ok(());
-                    };
-                    let vty = vty?;
-                    self.decls
-                        .variables
-                        .insert(name.clone(), VariableDecl { ty: vty, is_const });
-                    self.decls.order.push(name.clone());
+                    self.decls.api_only.insert(name.clone());
                     return Ok(());
                 }
                 let vty = self.resolve_type(ty)?;
@@ -943,16 +875,18 @@ impl<'a> Resolver<'a> {
                     Ok(sp) => {
                         let kind = ApiItemKind::Variable {
                             ty: sp,
-                            dots_dims: Vec::new(),
+                            shape: Shape::default(),
                             is_const,
+                            ctype: Some(vty.clone()),
                         };
                         self.record(name, kind, None, *span);
                     }
                     Err(why) => {
                         let kind = ApiItemKind::Variable {
                             ty: resolved_spelling(&vty, &self.decls.dots_typedefs),
-                            dots_dims: Vec::new(),
+                            shape: Shape::default(),
                             is_const,
+                            ctype: Some(vty.clone()),
                         };
                         self.record(name, kind, Some(why), *span);
                     }
@@ -994,7 +928,7 @@ impl<'a> Resolver<'a> {
                     Value::Float(f) => Constant::Float(f),
                 },
             },
-            None => self.completed_constant(name),
+            None => Constant::Unresolved,
         };
         let (spelled, problem) = match self.spelled(ty, Some(&cty)) {
             Ok(sp) => (sp, None),
@@ -1011,22 +945,13 @@ impl<'a> Resolver<'a> {
                 ty: Some(spelled),
                 value,
                 enum_spell: None,
+                ctype: Some(cty.clone()),
             },
             problem,
             span,
         );
         self.decls.const_types.insert(name.to_owned(), cty);
         self.define_constant(name, c, span)
-    }
-
-    /// The value the compiler gave for a constant, if it did.
-    fn completed_constant(&self, name: &str) -> Constant {
-        self.decls
-            .completions
-            .constants
-            .get(name)
-            .copied()
-            .unwrap_or(Constant::Unresolved)
     }
 
     /// Records a function (or `extern "Python"` function) for the code
@@ -1075,12 +1000,14 @@ impl<'a> Resolver<'a> {
                 result,
                 params,
                 variadic: info.ellipsis,
+                ty: fty.clone(),
             },
             ExternPython::Python | ExternPython::PythonPlusC => ApiItemKind::ExternPython {
                 result,
                 params,
                 variadic: info.ellipsis,
                 plus_c: extern_python == ExternPython::PythonPlusC,
+                ty: fty.clone(),
             },
         };
         self.record(name, kind, problem, span);
@@ -1143,17 +1070,18 @@ impl<'a> Resolver<'a> {
         {
             // `typedef ... *t;`: a pointer to something opaque.
             let inner = types::new_struct(&format!("struct $${name}"), false);
+            let t = intern::pointer(&inner);
             let kind = ApiItemKind::DotsTypedef {
                 kind: DotsKind::Opaque,
                 pointer: true,
+                ctype: t.clone(),
             };
             self.record(name, kind, None, span);
-            self.decls
-                .typedefs
-                .insert(name.to_owned(), intern::pointer(&inner));
+            self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());
         }
-        let dims = dots_dims(ty);
+        let shape = self.shape_of(ty);
+        let dims = shape.dots_depths();
         if !dims.is_empty() {
             // `typedef T t[...];`: the lengths are the compiler's to tell.
             let item = strip_arrays(ty, &dims);
@@ -1162,7 +1090,8 @@ impl<'a> Resolver<'a> {
                 Ok(sp) => {
                     let kind = ApiItemKind::DotsArrayTypedef {
                         item: sp,
-                        dims: dims.clone(),
+                        shape,
+                        ctype: resolved,
                     };
                     self.record(name, kind, None, span);
                 }
@@ -1170,24 +1099,19 @@ impl<'a> Resolver<'a> {
                     return Err(Located::at(Error::cdef(why), span));
                 }
             }
-            let key = length_key("typedef", name);
-            if !self.dots_completed(&key, &dims) {
-                // Until then: an open array of the innermost item, whose
-                // size is unknown.
-                let item = self.resolve_type(item)?;
-                self.decls
-                    .placeholders
-                    .insert(name.to_owned(), intern::array(&item, None));
-                return Ok(());
-            }
-            self.dots_len_key = Some(key);
+            // Later declarations of the cdef see an open array of the
+            // innermost item, whose size is unknown (a type of its own, not
+            // interned: the code generator tells it from other open arrays).
+            let item = self.resolve_type(item)?;
+            self.decls
+                .placeholders
+                .insert(name.to_owned(), types::unique_open_array(&item));
+            return Ok(());
         }
         let t = match ty {
             TypeExpr::Base { base, span, .. } => self.resolve_base(base, *span, Some(name)),
             _ => self.resolve_type(ty),
-        };
-        self.dots_len_key = None;
-        let t = t?;
+        }?;
         if let TypeExpr::Pointer { pointee, .. } = ty
             && let TypeExpr::Base {
                 base: BaseType::Struct(def),
@@ -1249,23 +1173,18 @@ impl Resolver<'_> {
         kind: DotsKind,
         span: Span,
     ) -> Result<(), Located> {
-        self.record(
-            name,
-            ApiItemKind::DotsTypedef {
+        let record = |r: &mut Self, ctype: &TypeRef| {
+            let kind = ApiItemKind::DotsTypedef {
                 kind,
                 pointer: false,
-            },
-            None,
-            span,
-        );
+                ctype: ctype.clone(),
+            };
+            r.record(name, kind, None, span);
+        };
         if kind == DotsKind::Opaque {
             // As in cffi: an opaque type, usable through pointers.
             let t = types::new_struct(name, false);
-            self.decls.typedefs.insert(name.to_owned(), t);
-            return Ok(());
-        }
-        if let Some(t) = self.decls.completions.typedefs.get(name) {
-            let t = t.clone();
+            record(self, &t);
             self.decls.typedefs.insert(name.to_owned(), t);
             return Ok(());
         }
@@ -1286,8 +1205,40 @@ impl Resolver<'_> {
                  API mode (ffi.set_source() or ffi.verify())"
             ),
         );
+        record(self, &t);
         self.decls.placeholders.insert(name.to_owned(), t);
         Ok(())
+    }
+
+    /// The leading array dimensions of `t` down to its deepest `[...]`
+    /// (see [`Shape`]).  A length that does not evaluate is taken as open:
+    /// the declaration itself reports it when it resolves.
+    fn shape_of(&mut self, t: &TypeExpr) -> Shape {
+        let depths = dots_dims(t);
+        let Some(&deepest) = depths.last() else {
+            return Shape::default();
+        };
+        let mut dims = Vec::new();
+        let mut cur = t;
+        while let TypeExpr::Array { item, len, .. } = cur {
+            if dims.len() > deepest {
+                break;
+            }
+            dims.push(match len {
+                ArrayLen::Dots => Dim::Dots,
+                ArrayLen::Open => Dim::Open,
+                ArrayLen::Expr(e) => match self.eval_int(e).ok().map(usize::try_from) {
+                    Some(Ok(n)) => Dim::Len(n),
+                    _ => Dim::Open,
+                },
+            });
+            cur = item;
+        }
+        let misplaced = !dims.contains(&Dim::Dots);
+        if misplaced {
+            dims.clear();
+        }
+        Shape { dims, misplaced }
     }
 }
 

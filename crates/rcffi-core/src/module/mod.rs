@@ -6,9 +6,14 @@
 //! * [`realize`] — type slots realised lazily into the type model, and the
 //!   names of the tables as a [`Namespace`](crate::frontend::namespace::Namespace)
 //!   for type strings;
-//! * [`globals`] — the entries of the global table, decoded.
+//! * [`globals`] — the entries of the global table, decoded;
+//! * [`generator`] (in `gen/`) — the code generator: declarations to
+//!   tables, C text and Python text.
 
 pub mod format;
+// `gen` is a reserved word in Rust 2024: the folder keeps the short name.
+#[path = "gen/mod.rs"]
+pub mod generator;
 pub mod globals;
 pub mod outofline;
 pub mod realize;

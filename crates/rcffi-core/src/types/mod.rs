@@ -432,6 +432,12 @@ pub(crate) fn make_pointer(item: &TypeRef) -> TypeRef {
     CType::build(Kind::Pointer(item.clone()), name, pos)
 }
 
+/// An open array of `item` that is not interned: a type of its own, with
+/// the cname of `item[]` (the placeholder of `typedef T t[...]`).
+pub fn unique_open_array(item: &TypeRef) -> TypeRef {
+    make_array(item, None)
+}
+
 pub(crate) fn make_array(item: &TypeRef, len: Option<usize>) -> TypeRef {
     let brackets = match len {
         Some(n) => format!("[{n}]"),
