@@ -39,11 +39,6 @@ def test_baseline_on_the_real_cffi(results):
     assert cffi["failed"] == 0 and cffi["passed"] > 300, [cffi[k] for k in COUNTS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="acceptance/FAILURES.md F1: rcffi's cffi_modules builds nothing when a "
-    "distribution named cffi is installed (setuptools_ext, gen; issue 10 item 1)",
-)
 def test_rcffi_same_counts_as_cffi(results):
     rcffi, cffi = results["rcffi"], results["cffi"]
     assert rcffi["status"] == "ok", rcffi.get("status")

@@ -115,11 +115,6 @@ def test_testbuff():
         b._testbuff(42, 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 8: the ffi of an rcffi-compiled module is an rcffi.api.FFI; "
-    "it becomes a _cffi_backend.FFI with the one loader of cffi's tables (reader, issue 11)",
-)
 def test_compiled_module_ffi_is_a_backend_ffi(tmp_path):
     program = textwrap.dedent(
         """
